@@ -80,7 +80,8 @@ fi
 WB=$(wasm_bindgen_version)
 if ! wasm-bindgen --version 2>/dev/null | grep -q " $WB\$"; then
   log "cargo install wasm-bindgen-cli $WB (a few minutes)"
-  cargo install -q --locked wasm-bindgen-cli --version "$WB" --force
+  # Not --locked: its lock file pins a webpki-roots release the registry no longer serves.
+  cargo install -q wasm-bindgen-cli --version "$WB" --force
 fi
 
 # ---- npm packages ----------------------------------------------------------

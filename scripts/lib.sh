@@ -43,3 +43,9 @@ wasm_env() {
   export RUSTUP_TOOLCHAIN=debian-web
   export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld-19
 }
+
+# Builds the browser package into www/pkg (wasm-pack, --target web).
+build_web() {
+  (cd "$ROOT" && wasm_env && wasm-pack build --release --target web --out-dir www/pkg --no-pack --no-typescript)
+  log "wasm size: $(stat -c %s "$ROOT/www/pkg/rngd_lab_bg.wasm") bytes ($(gzip -9c "$ROOT/www/pkg/rngd_lab_bg.wasm" | wc -c) gzipped)"
+}

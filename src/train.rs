@@ -33,8 +33,9 @@ pub struct Snapshot {
     pub step: u64,
     /// Epochs completed, fractional: steps × batch / training rows.
     pub epoch: f64,
-    /// Mean training loss (with the L2 term) over the steps since the previous snapshot.
-    pub train_loss: f64,
+    /// Mean training loss (with the L2 term) over the steps since the previous
+    /// snapshot; `None` (null in JSON) before the first step.
+    pub train_loss: Option<f64>,
     pub test_loss: f64,
     pub test_accuracy: f64,
 }
@@ -51,7 +52,7 @@ pub struct Trainer {
     step: u64,
     loss_sum: f64,
     loss_count: u32,
-    last_loss: f64,
+    last_loss: Option<f64>,
     diverged: Option<TrainError>,
     batch_x: Array2<f32>,
     batch_y: Vec<u8>,
@@ -76,7 +77,7 @@ impl Trainer {
             step: 0,
             loss_sum: 0.0,
             loss_count: 0,
-            last_loss: f64::NAN,
+            last_loss: None,
             diverged: None,
         })
     }
@@ -132,7 +133,7 @@ impl Trainer {
         }
         self.loss_sum += loss;
         self.loss_count += 1;
-        self.last_loss = loss;
+        self.last_loss = Some(loss);
     }
 
     /// Loss (cross-entropy, without the L2 term) and accuracy on a split.
@@ -156,7 +157,7 @@ impl Trainer {
 
     /// Test metrics now, and the mean training loss since the previous snapshot.
     pub fn snapshot(&mut self) -> Snapshot {
-        let train_loss = if self.loss_count > 0 { self.loss_sum / self.loss_count as f64 } else { self.last_loss };
+        let train_loss = if self.loss_count > 0 { Some(self.loss_sum / self.loss_count as f64) } else { self.last_loss };
         self.loss_sum = 0.0;
         self.loss_count = 0;
         let test = self.evaluate_test();

@@ -48,7 +48,9 @@ impl GpuContext {
     /// A one-line description of the adapter, for logs and the page.
     pub fn describe(&self) -> String {
         let i = &self.adapter_info;
-        format!("{} ({:?}, {:?})", i.name, i.backend, i.device_type)
+        // Browsers hide most adapter details, so the name may be empty there.
+        let name = if i.name.is_empty() { "unnamed adapter" } else { &i.name };
+        format!("{name} ({:?}, {:?})", i.backend, i.device_type)
     }
 
     pub fn max_storage_binding(&self) -> u64 {

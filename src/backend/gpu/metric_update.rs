@@ -49,6 +49,7 @@ impl MetricUpdateKernel {
         neurons: usize,
         lambda: f32,
     ) -> Result<Vec<f32>, GpuError> {
+        assert!(batch >= 1 && dim >= 1 && neurons >= 1, "empty problem: batch {batch}, dim {dim}, neurons {neurons}");
         assert_eq!(g.len(), neurons * dim * dim, "g must be neurons × dim × dim");
         assert_eq!(h.len(), batch * dim, "h must be batch × dim");
         assert_eq!(nu.len(), batch * neurons, "nu must be batch × neurons");

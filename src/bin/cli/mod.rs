@@ -135,15 +135,16 @@ fn train(args: TrainArgs) -> Result<(), String> {
         trainer.step(per_epoch).map_err(|e| e.to_string())?;
         let s = trainer.snapshot();
         let seconds = start.elapsed().as_secs_f64();
+        let train_loss = s.train_loss.expect("a full epoch has run");
         println!(
             "epoch {epoch:>3}  train loss {:.4}  test loss {:.4}  test accuracy {:.2}%  ({seconds:.1}s)",
-            s.train_loss,
+            train_loss,
             s.test_loss,
             100.0 * s.test_accuracy
         );
         epochs.push(EpochRecord {
             epoch,
-            train_loss: s.train_loss,
+            train_loss,
             test_accuracy: s.test_accuracy,
             test_loss: s.test_loss,
             seconds,

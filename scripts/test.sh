@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Sets everything up, then runs every test: native cargo tests (with the WGSL
+# kernels on a software Vulkan driver), the wasm tests in headless Chrome with
+# WebGPU, and the page's end-to-end tests. Prints each stage's wall time.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
+
+native_tests() { RNGD_REQUIRE_GPU=1 cargo test --locked; }
+wasm_tests() {
+  wasm_env
+  CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}" wasm-pack test --release --headless --chrome
+}
+e2e_tests() { node --test --test-reporter=spec tests/e2e/; }
+
+stage "bootstrap (install what is missing)" bash scripts/bootstrap.sh
+stage "native: cargo test" native_tests
+stage "wasm: wasm-pack test --headless --chrome" wasm_tests
+stage "wasm: wasm-pack build --target web" build_web
+stage "browser end-to-end tests" e2e_tests
+print_stage_times

@@ -1,0 +1,54 @@
+//! Tests that run inside headless Chrome through `wasm-pack test --headless --chrome`:
+//! training in wasm, and the WGSL kernel on the browser's own WebGPU adapter.
+#![cfg(target_arch = "wasm32")]
+
+use std::sync::Arc;
+
+use wasm_bindgen_test::*;
+
+use rngd_lab::backend::gpu::GpuContext;
+use rngd_lab::backend::selftest::{metric_update_check, METRIC_TOLERANCE};
+use rngd_lab::{Dataset, TrainConfig, Trainer};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn bundled() -> Arc<Dataset> {
+    Arc::new(
+        Dataset::from_idx(
+            include_bytes!("../assets/mnist/train-images-idx3-ubyte.gz"),
+            include_bytes!("../assets/mnist/train-labels-idx1-ubyte.gz"),
+            include_bytes!("../assets/mnist/test-images-idx3-ubyte.gz"),
+            include_bytes!("../assets/mnist/test-labels-idx1-ubyte.gz"),
+        )
+        .expect("the bundled subset parses in wasm"),
+    )
+}
+
+#[wasm_bindgen_test]
+fn trains_in_wasm_and_loss_falls() {
+    let mut t = Trainer::new(TrainConfig::default(), bundled()).unwrap();
+    let before = t.snapshot();
+    t.step(160).unwrap(); // one epoch
+    let after = t.snapshot();
+    assert_eq!(after.step, 160);
+    assert!((after.epoch - 1.0).abs() < 1e-12);
+    assert!(after.test_loss < 0.7 * before.test_loss, "{before:?} -> {after:?}");
+    assert!(after.test_accuracy > 0.75, "{after:?}");
+}
+
+#[wasm_bindgen_test]
+fn bad_config_is_an_error_not_a_panic() {
+    let cfg = TrainConfig { lr: f64::NAN, ..TrainConfig::default() };
+    let e = Trainer::new(cfg, bundled()).err().expect("NaN lr must be refused");
+    assert!(e.to_string().contains("lr must be a positive number"), "{e}");
+}
+
+#[wasm_bindgen_test]
+async fn metric_kernel_matches_cpu_on_browser_webgpu() {
+    let ctx = GpuContext::new().await.expect("headless Chrome with --enable-unsafe-webgpu offers an adapter");
+    web_sys::console::log_1(&format!("WebGPU adapter: {}", ctx.describe()).into());
+    for &(dim, batch, neurons) in &[(17, 5, 3), (81, 50, 80)] {
+        let err = metric_update_check(&ctx, dim, batch, neurons, 5).await.unwrap();
+        assert!(err <= METRIC_TOLERANCE, "dim {dim} batch {batch} neurons {neurons}: relative error {err}");
+    }
+}
