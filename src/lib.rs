@@ -4,14 +4,18 @@
 //! Module map:
 //! - [`data`]: IDX parsing, the bundled MNIST subset, seeded batches;
 //! - [`model`]: activations with their RFIM selectors, the MLP, the loss;
+//! - [`fisher`]: the paper's closed-form RFIMs (neurons, layers, two layers), Monte-Carlo tested;
 //! - [`optim`]: the optimizers behind one trait;
 //! - [`backend`]: the CPU reference and the wgpu compute kernels;
 //! - [`train`]: the trainer the CLI and the page drive;
 //! - `web`: the wasm-bindgen surface (wasm32 only).
 
 pub mod backend;
+pub mod clock;
 pub mod config;
 pub mod data;
+pub mod fisher;
+pub mod linalg;
 pub mod model;
 pub mod optim;
 pub mod rng;
@@ -20,6 +24,7 @@ pub mod train;
 #[cfg(target_arch = "wasm32")]
 mod web;
 
-pub use config::{ConfigError, OptimizerKind, TrainConfig};
+pub use config::{ConfigError, TrainConfig};
+pub use optim::OptimizerKind;
 pub use data::{DataError, Dataset};
 pub use train::{Evaluation, Snapshot, TrainError, Trainer};

@@ -7,10 +7,11 @@ use ndarray::{s, Array2};
 use serde::Serialize;
 use thiserror::Error;
 
-use crate::config::{ConfigError, OptimizerKind, TrainConfig};
+use crate::clock::{Stopwatch, Timings};
+use crate::config::{ConfigError, TrainConfig};
 use crate::data::{BatchOrder, Dataset, Split, CLASSES, PIXELS};
-use crate::model::{loss, Activation, Mlp};
-use crate::optim::{Optimizer, SgdConfig};
+use crate::model::{loss, Forward, Mlp};
+use crate::optim::{Momentum, Optimizer, OptimizerKind, Preconditioner, StepContext};
 
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum TrainError {
@@ -47,7 +48,9 @@ pub struct Trainer {
     config: TrainConfig,
     data: Arc<Dataset>,
     net: Mlp<f32>,
-    optimizer: Box<dyn Optimizer>,
+    optimizer: Optimizer,
+    /// The forward pass of the latest step, kept for the diagnostics (ν of the last batch).
+    last_forward: Option<Forward<f32>>,
     order: BatchOrder,
     step: u64,
     loss_sum: f64,
@@ -56,23 +59,32 @@ pub struct Trainer {
     diverged: Option<TrainError>,
     batch_x: Array2<f32>,
     batch_y: Vec<u8>,
+    /// Training rows of the latest minibatch.
+    last_batch: Vec<usize>,
+    /// When set, the gradient of the latest step is kept (for dumps).
+    record_gradients: bool,
+    last_gradients: Option<Vec<Array2<f32>>>,
+    timings: Timings,
 }
 
 impl Trainer {
     pub fn new(config: TrainConfig, data: Arc<Dataset>) -> Result<Trainer, TrainError> {
         config.validate(data.train.len())?;
-        let net = Mlp::new(&config.sizes(PIXELS, CLASSES), Activation::Relu, config.init_std, config.seed);
-        let optimizer: Box<dyn Optimizer> = match config.optimizer {
-            OptimizerKind::Sgd => Box::new(SgdConfig { lr: config.lr, momentum: config.momentum }.init(&net.weights)),
-        };
+        let net = Mlp::new(&config.sizes(PIXELS, CLASSES), config.activation, config.arch, config.init_std, config.seed);
+        let optimizer = build_optimizer(&config, &net);
         let order = BatchOrder::new(data.train.len(), config.batch, config.seed);
         Ok(Trainer {
             batch_x: Array2::zeros((config.batch, PIXELS)),
             batch_y: vec![0; config.batch],
+            last_batch: Vec::new(),
+            record_gradients: false,
+            last_gradients: None,
+            timings: Timings::default(),
             config,
             data,
             net,
             optimizer,
+            last_forward: None,
             order,
             step: 0,
             loss_sum: 0.0,
@@ -87,6 +99,40 @@ impl Trainer {
     }
     pub fn network(&self) -> &Mlp<f32> {
         &self.net
+    }
+    pub fn optimizer(&self) -> &Optimizer {
+        &self.optimizer
+    }
+    /// The latest training step's forward pass, if a step has run.
+    pub fn last_forward(&self) -> Option<&Forward<f32>> {
+        self.last_forward.as_ref()
+    }
+    pub fn dataset(&self) -> &Dataset {
+        &self.data
+    }
+    /// Training rows of the latest minibatch.
+    pub fn last_batch(&self) -> &[usize] {
+        &self.last_batch
+    }
+    /// Keep each step's gradient, for [`Trainer::last_gradients`].
+    pub fn record_gradients(&mut self, on: bool) {
+        self.record_gradients = on;
+    }
+    /// The gradient the latest step used, when recording is on.
+    pub fn last_gradients(&self) -> Option<&[Array2<f32>]> {
+        self.last_gradients.as_deref()
+    }
+    /// Time spent so far in each part of a step. RNGD's own parts are split
+    /// out of `update`, so the fields add up to the total step time.
+    pub fn timings(&self) -> Timings {
+        let mut t = self.timings;
+        if let Some(r) = self.optimizer.rngd() {
+            t.metric_update = r.timings.metric_update;
+            t.inverse = r.timings.inverse;
+            t.precondition = r.timings.precondition;
+            t.update -= t.metric_update + t.inverse + t.precondition;
+        }
+        t
     }
     pub fn steps_done(&self) -> u64 {
         self.step
@@ -118,14 +164,26 @@ impl Trainer {
             self.batch_x.row_mut(k).assign(&self.data.train.image(r));
             self.batch_y[k] = self.data.train.labels[r];
         }
+        self.last_batch.clear();
+        self.last_batch.extend_from_slice(rows);
+        let t = Stopwatch::start();
         let lg = self.net.loss_and_grad(self.batch_x.view(), &self.batch_y, self.config.l2 as f32);
+        self.timings.forward_backward += t.seconds();
         let loss = lg.loss as f64;
         self.step += 1;
         if !loss.is_finite() {
             self.diverged = Some(TrainError::Diverged { optimizer: self.optimizer.name(), step: self.step, loss });
             return;
         }
-        self.optimizer.update(&mut self.net.weights, &lg.grads, &lg.forward);
+        self.net.update_running_stats(&lg.forward);
+        let ctx = StepContext { forward: &lg.forward, weight_layers: self.net.layers(), activation: self.net.activation };
+        if self.record_gradients {
+            self.last_gradients = Some(lg.grads.clone());
+        }
+        let t = Stopwatch::start();
+        self.optimizer.step(&mut self.net.params_mut(), lg.grads, &ctx);
+        self.timings.update += t.seconds();
+        self.last_forward = Some(lg.forward);
         if !self.net.is_finite() {
             self.diverged =
                 Some(TrainError::Diverged { optimizer: self.optimizer.name(), step: self.step, loss: f64::NAN });
@@ -162,5 +220,22 @@ impl Trainer {
         self.loss_count = 0;
         let test = self.evaluate_test();
         Snapshot { step: self.step, epoch: self.epoch(), train_loss, test_loss: test.loss, test_accuracy: test.accuracy }
+    }
+}
+
+/// The optimizer a config asks for, with state shaped like the network's parameters.
+fn build_optimizer(config: &TrainConfig, net: &Mlp<f32>) -> Optimizer {
+    let shapes: Vec<(usize, usize)> = net.params().iter().map(|p| p.dim()).collect();
+    let preconditioner = match config.optimizer {
+        OptimizerKind::Sgd => Preconditioner::Identity,
+        OptimizerKind::Adam => Preconditioner::Adam(config.adam.init(&shapes)),
+        OptimizerKind::Rngd => Preconditioner::Rngd(Box::new(config.rngd.init(&net.sizes()))),
+    };
+    Optimizer {
+        kind: config.optimizer,
+        lr: config.lr() as f32,
+        preconditioner,
+        momentum: (config.momentum > 0.0).then(|| Momentum::new(config.momentum as f32, &shapes)),
+        weight_decay: config.weight_decay as f32,
     }
 }

@@ -68,7 +68,12 @@ impl WasmTrainer {
         let config: TrainConfig = if config.is_undefined() || config.is_null() {
             TrainConfig::default()
         } else {
-            serde_wasm_bindgen::from_value(config).map_err(|e| JsError::new(&format!("invalid config: {e}")))?
+            // Through JSON rather than serde_wasm_bindgen::from_value, which ignores
+            // deny_unknown_fields: a misspelt field must be an error, not a silent default.
+            let json: String = js_sys::JSON::stringify(&config)
+                .map_err(|_| JsError::new("invalid config: it cannot be written as JSON"))?
+                .into();
+            serde_json::from_str(&json).map_err(|e| JsError::new(&format!("invalid config: {e}")))?
         };
         Ok(WasmTrainer { inner: Trainer::new(config, data.inner.clone())? })
     }

@@ -6,6 +6,7 @@ pub mod bundled;
 pub mod idx;
 
 use ndarray::{Array2, ArrayView1, Axis};
+use rand::seq::SliceRandom;
 use thiserror::Error;
 
 pub use batches::BatchOrder;
@@ -84,6 +85,24 @@ impl Dataset {
         })
     }
 
+    /// Moves `n` training digits, chosen by a seeded shuffle, into a validation
+    /// split, for choosing hyperparameters without touching the test split.
+    /// Returns the reduced dataset, the validation split, and the original
+    /// training rows that the reduced training split holds, in order.
+    pub fn carve_validation(&self, n: usize, seed: u64) -> Result<(Dataset, Split, Vec<usize>), DataError> {
+        let available = self.train.len();
+        if n == 0 || n >= available {
+            return Err(DataError::BadValidationSize { requested: n, available });
+        }
+        let mut rows: Vec<usize> = (0..available).collect();
+        rows.shuffle(&mut crate::rng::stream(seed, crate::rng::Stream::Validation));
+        let (val_rows, train_rows) = rows.split_at(n);
+        let mut train_rows = train_rows.to_vec();
+        train_rows.sort_unstable();
+        let reduced = Dataset { train: self.train.select(&train_rows), test: self.test.clone() };
+        Ok((reduced, self.train.select(val_rows), train_rows))
+    }
+
     /// Reads the four standard IDX files from a folder: `train-images-idx3-ubyte[.gz]`,
     /// `train-labels-idx1-ubyte[.gz]` and the test ones as `t10k-*` or `test-*`.
     #[cfg(not(target_arch = "wasm32"))]
@@ -118,7 +137,8 @@ mod tests {
 
     fn split_bytes(labels: &[u8]) -> (Vec<u8>, Vec<u8>) {
         let n = labels.len();
-        let pixels: Vec<u8> = (0..n * PIXELS).map(|i| (i % 256) as u8).collect();
+        // Image j starts at pixel value 23·j mod 256, so the first 256 images all differ.
+        let pixels: Vec<u8> = (0..n * PIXELS).map(|i| ((i / PIXELS * 7 + i) % 256) as u8).collect();
         (idx::encode_ubyte(&[n, 28, 28], &pixels), idx::encode_ubyte(&[n], labels))
     }
 
@@ -130,6 +150,23 @@ mod tests {
         assert_eq!(s.image(0)[255], 1.0);
         assert_eq!(s.image(0)[0], 0.0);
         assert_eq!(s.labels, vec![3, 1]);
+    }
+
+    #[test]
+    fn validation_is_carved_from_training_rows_without_overlap() {
+        let labels: Vec<u8> = (0..20).map(|i| (i % 10) as u8).collect();
+        let (img, lbl) = split_bytes(&labels);
+        let d = Dataset::from_idx(&img, &lbl, &img, &lbl).unwrap();
+        let (reduced, val, train_rows) = d.carve_validation(5, 3).unwrap();
+        assert_eq!((reduced.train.len(), val.len(), train_rows.len()), (15, 5, 15));
+        // Every original row ends up in exactly one of the two splits.
+        let mut seen: Vec<Vec<f32>> =
+            reduced.train.images.rows().into_iter().chain(val.images.rows()).map(|r| r.to_vec()).collect();
+        seen.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        seen.dedup();
+        assert_eq!(seen.len(), 20);
+        assert_eq!(reduced.train.labels, train_rows.iter().map(|&r| labels[r]).collect::<Vec<_>>());
+        assert!(matches!(d.carve_validation(20, 3), Err(DataError::BadValidationSize { .. })));
     }
 
     #[test]

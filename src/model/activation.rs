@@ -7,8 +7,10 @@ use serde::{Deserialize, Serialize};
 /// Smoothing width ω of the (P)ReLU selector; the paper uses 1.
 pub const DEFAULT_OMEGA: f64 = 1.0;
 
+/// Written as a short string in configs and on the command line:
+/// `relu`, `prelu:0.1` (leak), `elu:1.0` (alpha), `tanh`, `sigmoid`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(try_from = "String", into = "String")]
 pub enum Activation {
     Relu,
     /// Leaky/parametric ReLU with fixed leak ι ∈ [0, 1).
@@ -16,6 +18,52 @@ pub enum Activation {
     Elu { alpha: f64 },
     Tanh,
     Sigmoid,
+}
+
+impl std::str::FromStr for Activation {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (name, arg) = match s.split_once(':') {
+            Some((n, a)) => (n, Some(a)),
+            None => (s, None),
+        };
+        let num = |default: f64| -> Result<f64, String> {
+            arg.map_or(Ok(default), |a| a.trim().parse::<f64>().map_err(|_| format!("bad number {a:?} in activation {s:?}")))
+        };
+        let act = match name.trim() {
+            "relu" if arg.is_none() => Activation::Relu,
+            "prelu" => Activation::Prelu { leak: num(0.25)? },
+            "elu" => Activation::Elu { alpha: num(1.0)? },
+            "tanh" if arg.is_none() => Activation::Tanh,
+            "sigmoid" if arg.is_none() => Activation::Sigmoid,
+            _ => return Err(format!("unknown activation {s:?}; expected relu, prelu[:leak], elu[:alpha], tanh or sigmoid")),
+        };
+        act.validate()?;
+        Ok(act)
+    }
+}
+
+impl std::fmt::Display for Activation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Activation::Prelu { leak } => write!(f, "prelu:{leak}"),
+            Activation::Elu { alpha } => write!(f, "elu:{alpha}"),
+            other => f.write_str(other.name()),
+        }
+    }
+}
+
+impl TryFrom<String> for Activation {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl From<Activation> for String {
+    fn from(a: Activation) -> String {
+        a.to_string()
+    }
 }
 
 fn c<F: NdFloat>(x: f64) -> F {
@@ -160,6 +208,19 @@ mod tests {
         assert!(a.nu(8.0f64, 1.0) > 0.99);
         assert!(a.nu(-8.0f64, 1.0) < 1e-3);
         assert!((a.nu(0.0f64, 1.0) - 0.25).abs() < 1e-12);
+    }
+
+    #[test]
+    fn parses_and_prints_the_short_form() {
+        for a in ALL {
+            assert_eq!(a.to_string().parse::<Activation>().unwrap(), a);
+        }
+        assert_eq!("prelu".parse::<Activation>().unwrap(), Activation::Prelu { leak: 0.25 });
+        assert!("prelu:1.5".parse::<Activation>().unwrap_err().contains("leak must be in [0, 1)"));
+        assert!("relu:2".parse::<Activation>().unwrap_err().contains("unknown activation"));
+        assert!("swish".parse::<Activation>().unwrap_err().contains("unknown activation"));
+        let json = serde_json::to_string(&Activation::Elu { alpha: 2.0 }).unwrap();
+        assert_eq!(json, "\"elu:2\"");
     }
 
     #[test]

@@ -5,4 +5,4 @@ pub mod loss;
 pub mod mlp;
 
 pub use activation::Activation;
-pub use mlp::{Forward, LossGrad, Mlp};
+pub use mlp::{Arch, BatchNorm, Forward, LossGrad, Mlp};

@@ -1,0 +1,190 @@
+#!/usr/bin/env node
+// Dependency-free static file server for the rngd-lab page.
+//
+//   node scripts/serve.mjs [--port N] [--host 127.0.0.1]
+//
+// Serves the repo's `www/` at `/` and the repo's `assets/` at `/assets/`.
+// Prints exactly one line, `serving http://HOST:PORT/`, once listening
+// (tests parse it). `--port 0` picks a free port. Nothing else goes to stdout;
+// problems go to stderr.
+
+import http from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const WWW = path.join(REPO, 'www');
+const ASSETS = path.join(REPO, 'assets');
+
+const MIME = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.txt': 'text/plain; charset=utf-8',
+  '.md': 'text/plain; charset=utf-8',
+  '.gz': 'application/octet-stream',
+};
+
+function usage(msg) {
+  if (msg) process.stderr.write(`serve.mjs: ${msg}\n`);
+  process.stderr.write('usage: node scripts/serve.mjs [--port N] [--host 127.0.0.1]\n');
+  process.exit(2);
+}
+
+function parseArgs(argv) {
+  const opts = { port: 8000, host: '127.0.0.1' };
+  for (let i = 0; i < argv.length; i++) {
+    let arg = argv[i];
+    let value;
+    const eq = arg.indexOf('=');
+    if (arg.startsWith('--') && eq > 0) {
+      value = arg.slice(eq + 1);
+      arg = arg.slice(0, eq);
+    }
+    const next = () => {
+      if (value !== undefined) return value;
+      if (i + 1 >= argv.length) usage(`${arg} needs a value`);
+      return argv[++i];
+    };
+    switch (arg) {
+      case '--port': {
+        const v = next();
+        const n = Number(v);
+        if (!/^\d+$/.test(v) || n > 65535) usage(`bad port: ${v}`);
+        opts.port = n;
+        break;
+      }
+      case '--host':
+        opts.host = next();
+        break;
+      case '-h':
+      case '--help':
+        usage();
+        break;
+      default:
+        usage(`unknown argument: ${arg}`);
+    }
+  }
+  return opts;
+}
+
+/** Map a URL path to a file path inside WWW or ASSETS, or null if not allowed. */
+function resolvePath(urlPath) {
+  let decoded;
+  try {
+    decoded = decodeURIComponent(urlPath);
+  } catch {
+    return null;
+  }
+  if (decoded.includes('\0') || decoded.includes('\\')) return null;
+  // Reject any `..` segment outright rather than normalising it away.
+  const segments = decoded.split('/');
+  if (segments.some((s) => s === '..')) return null;
+
+  let base = WWW;
+  let rel = decoded;
+  if (decoded === '/assets' || decoded.startsWith('/assets/')) {
+    base = ASSETS;
+    rel = decoded.slice('/assets'.length);
+  }
+  const full = path.resolve(base, '.' + (rel.startsWith('/') ? rel : '/' + rel));
+  if (full !== base && !full.startsWith(base + path.sep)) return null;
+  return full;
+}
+
+function send(res, status, text, headers = {}) {
+  const body = Buffer.from(text + '\n', 'utf8');
+  res.writeHead(status, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': body.length,
+    'X-Content-Type-Options': 'nosniff',
+    ...headers,
+  });
+  res.end(res.req.method === 'HEAD' ? undefined : body);
+}
+
+function handle(req, res) {
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    send(res, 405, 'method not allowed', { Allow: 'GET, HEAD' });
+    return;
+  }
+  let pathname;
+  try {
+    pathname = new URL(req.url, 'http://localhost').pathname;
+  } catch {
+    send(res, 400, 'bad request');
+    return;
+  }
+  let file = resolvePath(pathname);
+  if (file === null) {
+    send(res, 403, 'forbidden');
+    return;
+  }
+  fs.stat(file, (err, st) => {
+    if (!err && st.isDirectory()) {
+      // No directory listings: a directory serves its index.html or nothing.
+      if (!pathname.endsWith('/')) {
+        res.writeHead(301, { Location: pathname + '/', 'Content-Length': 0 });
+        res.end();
+        return;
+      }
+      file = path.join(file, 'index.html');
+      fs.stat(file, (err2, st2) => serveFile(req, res, file, err2, st2));
+      return;
+    }
+    serveFile(req, res, file, err, st);
+  });
+}
+
+function serveFile(req, res, file, err, st) {
+  if (err || !st.isFile()) {
+    send(res, 404, 'not found');
+    return;
+  }
+  const type = MIME[path.extname(file).toLowerCase()] || 'application/octet-stream';
+  res.writeHead(200, {
+    'Content-Type': type,
+    'Content-Length': st.size,
+    // A development server: always revalidate, so a rebuilt wasm is picked up.
+    'Cache-Control': 'no-cache',
+    'X-Content-Type-Options': 'nosniff',
+  });
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  const stream = fs.createReadStream(file);
+  stream.on('error', (e) => {
+    process.stderr.write(`serve.mjs: read error ${file}: ${e.message}\n`);
+    res.destroy(e);
+  });
+  stream.pipe(res);
+}
+
+const opts = parseArgs(process.argv.slice(2));
+const server = http.createServer(handle);
+server.on('error', (e) => {
+  process.stderr.write(`serve.mjs: ${e.message}\n`);
+  process.exit(1);
+});
+server.listen(opts.port, opts.host, () => {
+  const { port } = server.address();
+  const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  process.stdout.write(`serving http://${host}:${port}/\n`);
+});
+
+function shutdown() {
+  server.close(() => process.exit(0));
+  server.closeAllConnections?.();
+  setTimeout(() => process.exit(0), 1000).unref();
+}
+process.on('SIGINT', shutdown);
+process.on('SIGTERM', shutdown);

@@ -1,0 +1,248 @@
+//! `train` and `compare`: epochs of training with a progress bar, a table, and JSON records.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use rngd_lab::clock::Stopwatch;
+use rngd_lab::{OptimizerKind, TrainConfig, Trainer};
+
+use super::args::{RunArgs, RunData};
+use super::dump::DumpPlan;
+
+#[derive(Args)]
+pub struct TrainArgs {
+    /// Optimizer: sgd, adam or rngd.
+    #[arg(long, default_value = "sgd")]
+    optimizer: OptimizerKind,
+    /// Learning rate (default: the optimizer's own, see `TrainConfig`).
+    #[arg(long)]
+    lr: Option<f64>,
+    #[command(flatten)]
+    run: RunArgs,
+    /// Write the run as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Write the state at the --dump-steps into this folder, as .npy files.
+    #[arg(long)]
+    dump: Option<PathBuf>,
+    /// Steps after which to dump, comma separated (1 is the first step).
+    #[arg(long, value_delimiter = ',', default_value = "1")]
+    dump_steps: Vec<u64>,
+    /// Dump in f64 instead of f32.
+    #[arg(long)]
+    f64: bool,
+}
+
+#[derive(Args)]
+pub struct CompareArgs {
+    /// Optimizers to compare, comma separated.
+    #[arg(long, value_delimiter = ',', default_value = "sgd,adam,rngd")]
+    optimizers: Vec<OptimizerKind>,
+    /// Learning rate of SGD (default: its own).
+    #[arg(long)]
+    lr_sgd: Option<f64>,
+    /// Learning rate of Adam (default: its own).
+    #[arg(long)]
+    lr_adam: Option<f64>,
+    /// Learning rate of RNGD (default: its own).
+    #[arg(long)]
+    lr_rngd: Option<f64>,
+    #[command(flatten)]
+    run: RunArgs,
+    /// Write one JSON record per optimizer here, as a list.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+#[derive(Serialize)]
+pub struct EpochRecord {
+    pub epoch: u32,
+    pub train_loss: f64,
+    pub test_loss: f64,
+    pub test_accuracy: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validation_accuracy: Option<f64>,
+    pub seconds: f64,
+}
+
+#[derive(Serialize)]
+pub struct RunRecord {
+    pub optimizer: OptimizerKind,
+    pub config: TrainConfig,
+    pub epochs: Vec<EpochRecord>,
+    /// Set when the run stopped early because its loss stopped being finite.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diverged: Option<String>,
+    /// RNGD only: inverses that failed and kept their previous value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inverse_fallbacks: Option<u64>,
+}
+
+fn progress(total: u64, label: &str) -> ProgressBar {
+    let pb = ProgressBar::new(total);
+    pb.set_style(
+        ProgressStyle::with_template("{prefix:>5} [{bar:30}] {pos}/{len} steps, {per_sec}, eta {eta}")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    pb.set_prefix(label.to_string());
+    pb
+}
+
+/// Trains `config` for `epochs`, printing a line per epoch. A divergence ends
+/// this run (recorded in the result) without failing the whole command.
+pub fn run_one(
+    config: TrainConfig,
+    rd: &RunData,
+    data: Arc<rngd_lab::Dataset>,
+    epochs: u32,
+    mut dump: Option<&mut DumpPlan>,
+) -> Result<RunRecord, String> {
+    let mut trainer = Trainer::new(config.clone(), data).map_err(|e| e.to_string())?;
+    let name = config.optimizer.name();
+    if let Some(d) = dump.as_deref_mut() {
+        trainer.record_gradients(true);
+        d.begin(&trainer, rd)?;
+    }
+    let per_epoch = trainer.batches_per_epoch() as u64;
+    let pb = progress(per_epoch * epochs as u64, name);
+    let clock = Stopwatch::start();
+    let mut record = RunRecord {
+        optimizer: config.optimizer,
+        config: config.resolved(),
+        epochs: Vec::new(),
+        diverged: None,
+        inverse_fallbacks: None,
+    };
+    'epochs: for epoch in 1..=epochs {
+        for _ in 0..per_epoch {
+            if let Err(e) = trainer.step(1) {
+                pb.suspend(|| eprintln!("{name}: {e}"));
+                record.diverged = Some(e.to_string());
+                break 'epochs;
+            }
+            if let Some(d) = dump.as_deref_mut() {
+                d.after_step(&trainer)?;
+            }
+            pb.inc(1);
+        }
+        let s = trainer.snapshot();
+        let validation_accuracy = rd.validation.as_ref().map(|v| trainer.evaluate(v).accuracy);
+        let seconds = clock.seconds();
+        let train_loss = s.train_loss.expect("a full epoch has run");
+        pb.suspend(|| {
+            println!(
+                "{name:>5} epoch {epoch:>3}  train loss {train_loss:.4}  test loss {:.4}  test accuracy {:.2}%{}  ({seconds:.1}s)",
+                s.test_loss,
+                100.0 * s.test_accuracy,
+                validation_accuracy.map(|v| format!("  validation {:.2}%", 100.0 * v)).unwrap_or_default()
+            )
+        });
+        record.epochs.push(EpochRecord {
+            epoch,
+            train_loss,
+            test_loss: s.test_loss,
+            test_accuracy: s.test_accuracy,
+            validation_accuracy,
+            seconds,
+        });
+    }
+    pb.finish_and_clear();
+    if let Some(d) = dump {
+        d.finish()?;
+    }
+    record.inverse_fallbacks = trainer.optimizer().rngd().map(|r| r.fallbacks());
+    Ok(record)
+}
+
+fn write_json<T: Serialize>(path: &PathBuf, value: &T) -> Result<(), String> {
+    let text = serde_json::to_string_pretty(value).expect("plain data serialises");
+    std::fs::write(path, text + "\n").map_err(|e| format!("could not write {}: {e}", path.display()))?;
+    eprintln!("wrote {}", path.display());
+    Ok(())
+}
+
+fn describe(config: &TrainConfig, rd: &RunData) {
+    eprintln!(
+        "{} {:?} {} on {} ({} training, {} test{}): sizes {:?}, batch {}, seed {}",
+        config.optimizer.name(),
+        config.arch,
+        config.activation,
+        rd.source,
+        rd.data.train.len(),
+        rd.data.test.len(),
+        rd.validation.as_ref().map(|v| format!(", {} validation", v.len())).unwrap_or_default(),
+        config.sizes(784, 10),
+        config.batch,
+        config.seed
+    );
+}
+
+pub fn train(args: TrainArgs) -> Result<(), String> {
+    let rd = args.run.load()?;
+    let config = args.run.config(args.optimizer, args.lr);
+    config.validate(rd.data.train.len()).map_err(|e| e.to_string())?;
+    let mut dump = match &args.dump {
+        Some(dir) => Some(DumpPlan::new(dir.clone(), &args.dump_steps, args.f64)?),
+        None => None,
+    };
+    describe(&config, &rd);
+    let data = Arc::new(rd.data.clone());
+    let record = run_one(config, &rd, data, args.run.epochs, dump.as_mut())?;
+    if let Some(path) = &args.json {
+        write_json(path, &record)?;
+    }
+    match &record.diverged {
+        Some(e) => Err(e.clone()),
+        None => Ok(()),
+    }
+}
+
+pub fn compare(args: CompareArgs) -> Result<(), String> {
+    if args.optimizers.is_empty() {
+        return Err("--optimizers needs at least one of sgd, adam, rngd".into());
+    }
+    let rd = args.run.load()?;
+    let lr_of = |k: OptimizerKind| match k {
+        OptimizerKind::Sgd => args.lr_sgd,
+        OptimizerKind::Adam => args.lr_adam,
+        OptimizerKind::Rngd => args.lr_rngd,
+    };
+    // Validate every config before training any, so a typo fails fast.
+    let configs: Vec<TrainConfig> = args.optimizers.iter().map(|&k| args.run.config(k, lr_of(k))).collect();
+    for c in &configs {
+        c.validate(rd.data.train.len()).map_err(|e| format!("{}: {e}", c.optimizer.name()))?;
+    }
+    describe(&configs[0], &rd);
+    let data = Arc::new(rd.data.clone());
+    let mut records = Vec::new();
+    for config in configs {
+        records.push(run_one(config, &rd, data.clone(), args.run.epochs, None)?);
+    }
+    println!();
+    println!("{:<6} {:>8} {:>11} {:>10} {:>10} {:>9}", "", "lr", "train loss", "test acc", "valid acc", "s/epoch");
+    for r in &records {
+        let last = r.epochs.last();
+        let cell = |f: &dyn Fn(&EpochRecord) -> Option<f64>, pct: bool| {
+            last.and_then(f).map(|v| if pct { format!("{:.2}%", 100.0 * v) } else { format!("{v:.4}") })
+        };
+        println!(
+            "{:<6} {:>8} {:>11} {:>10} {:>10} {:>9}{}",
+            r.optimizer.name(),
+            r.config.lr(),
+            cell(&|e| Some(e.train_loss), false).unwrap_or("-".into()),
+            cell(&|e| Some(e.test_accuracy), true).unwrap_or("-".into()),
+            cell(&|e| e.validation_accuracy, true).unwrap_or("-".into()),
+            last.map(|e| format!("{:.2}", e.seconds / e.epoch as f64)).unwrap_or("-".into()),
+            if r.diverged.is_some() { "  (diverged)" } else { "" }
+        );
+    }
+    if let Some(path) = &args.json {
+        write_json(path, &records)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,38 @@
+//! A stopwatch that works natively and in the browser, where `std::time::Instant` panics.
+
+#[derive(Debug, Clone, Copy)]
+pub struct Stopwatch {
+    #[cfg(not(target_arch = "wasm32"))]
+    start: std::time::Instant,
+    #[cfg(target_arch = "wasm32")]
+    start_ms: f64,
+}
+
+impl Stopwatch {
+    pub fn start() -> Stopwatch {
+        Stopwatch {
+            #[cfg(not(target_arch = "wasm32"))]
+            start: std::time::Instant::now(),
+            #[cfg(target_arch = "wasm32")]
+            start_ms: js_sys::Date::now(),
+        }
+    }
+
+    pub fn seconds(&self) -> f64 {
+        #[cfg(not(target_arch = "wasm32"))]
+        return self.start.elapsed().as_secs_f64();
+        #[cfg(target_arch = "wasm32")]
+        return (js_sys::Date::now() - self.start_ms) / 1000.0;
+    }
+}
+
+/// Seconds spent in each part of training, accumulated over steps.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct Timings {
+    pub forward_backward: f64,
+    pub metric_update: f64,
+    pub inverse: f64,
+    pub precondition: f64,
+    /// Everything else an optimizer step does (moments, momentum, the update itself).
+    pub update: f64,
+}

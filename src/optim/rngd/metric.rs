@@ -1,0 +1,273 @@
+//! The metrics RNGD learns, and their stored inverses.
+//!
+//! A shared metric is one D×D matrix for the whole layer. Per-neuron metrics
+//! are stored packed: only the upper triangle of each symmetric D×D matrix, so
+//! the EMA update of all m neurons is one matrix product
+//! `G_packed ← (1−λ)·G_packed + (λ/B)·νᵀ·P`, where row k of P holds the upper
+//! triangle of h̃_k h̃_kᵀ. That is half the multiply-adds of the literal update,
+//! done by a single well-shaped GEMM.
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{s, Array1, Array2, Array3, ArrayD, ArrayView2, Axis};
+
+use crate::linalg;
+
+/// `[h, 1]`: the inputs with the bias column appended.
+pub fn augment(h: ArrayView2<f32>) -> Array2<f32> {
+    let (b, d) = h.dim();
+    let mut out = Array2::ones((b, d + 1));
+    out.slice_mut(s![.., ..d]).assign(&h);
+    out
+}
+
+fn damping(g: ArrayView2<f32>, eps_rel: f64, eps_abs: f64) -> f64 {
+    eps_rel * g.diag().iter().map(|&v| v as f64).sum::<f64>() + eps_abs
+}
+
+/// The top-r eigenpairs of a shared metric plus an isotropic tail:
+/// `G⁻¹ ≈ V·diag(coef)·Vᵀ + c·I`, with `c = 1/(tail+ε)` and `coef_i = 1/(λ_i+ε) − c`.
+#[derive(Debug, Clone)]
+pub struct LowRankInverse {
+    pub rank: usize,
+    pub vectors: Array2<f32>,
+    pub coef: Array1<f32>,
+    pub tail: f32,
+}
+
+impl LowRankInverse {
+    fn identity(dim: usize, rank: usize) -> Self {
+        LowRankInverse { rank, vectors: Array2::zeros((dim, 0)), coef: Array1::zeros(0), tail: 1.0 }
+    }
+
+    fn apply(&self, g: &Array2<f32>) -> Array2<f32> {
+        let mut out = g * self.tail;
+        if self.coef.is_empty() {
+            return out;
+        }
+        let mut proj = self.vectors.t().dot(g);
+        proj *= &self.coef.view().insert_axis(Axis(1));
+        general_mat_mul(1.0, &self.vectors, &proj, 1.0, &mut out);
+        out
+    }
+
+    fn dense(&self) -> Array2<f32> {
+        let dim = self.vectors.nrows();
+        let mut out = Array2::eye(dim) * self.tail;
+        let scaled = &self.vectors * &self.coef.view().insert_axis(Axis(0));
+        general_mat_mul(1.0, &scaled, &self.vectors.t(), 1.0, &mut out);
+        out
+    }
+}
+
+/// One linear-layer metric shared by every neuron of a layer.
+#[derive(Debug, Clone)]
+pub struct SharedMetric {
+    pub g: Array2<f32>,
+    pub inverse: Array2<f32>,
+    /// Set when the inverse is kept in low-rank form instead of `inverse`.
+    pub low_rank: Option<LowRankInverse>,
+    pub fallbacks: u64,
+}
+
+impl SharedMetric {
+    pub fn identity(dim: usize, rank: Option<usize>) -> Self {
+        SharedMetric {
+            g: Array2::eye(dim),
+            inverse: if rank.is_some() { Array2::zeros((0, 0)) } else { Array2::eye(dim) },
+            low_rank: rank.map(|r| LowRankInverse::identity(dim, r)),
+            fallbacks: 0,
+        }
+    }
+
+    /// `G ← (1−λ)G + (λ/B)·h̃ᵀh̃`.
+    pub fn update(&mut self, h: ArrayView2<f32>, lambda: f32) {
+        let ha = augment(h);
+        let scale = lambda / ha.nrows() as f32;
+        general_mat_mul(scale, &ha.t(), &ha, 1.0 - lambda, &mut self.g);
+    }
+
+    pub fn refresh(&mut self, eps_rel: f64, eps_abs: f64) {
+        let eps = damping(self.g.view(), eps_rel, eps_abs);
+        match &mut self.low_rank {
+            None => match linalg::spd_inverse(self.g.view(), eps) {
+                Ok(inv) => self.inverse = inv,
+                Err(_) => self.fallbacks += 1,
+            },
+            Some(lr) => match linalg::sym_eigen(self.g.view()) {
+                Ok((vals, vecs)) if vals[0] + eps > 0.0 => {
+                    let n = vals.len();
+                    let r = lr.rank.min(n);
+                    let rest = n - r;
+                    let tail = if rest > 0 { vals.slice(s![..rest]).mean().unwrap().max(0.0) } else { 0.0 };
+                    let c = 1.0 / (tail + eps);
+                    lr.coef = vals.slice(s![rest..]).mapv(|v| (1.0 / (v + eps) - c) as f32);
+                    lr.vectors = vecs.slice(s![.., rest..]).mapv(|v| v as f32);
+                    lr.tail = c as f32;
+                }
+                _ => self.fallbacks += 1,
+            },
+        }
+    }
+
+    pub fn precondition(&self, grad: &Array2<f32>) -> Array2<f32> {
+        match &self.low_rank {
+            None => self.inverse.dot(grad),
+            Some(lr) => lr.apply(grad),
+        }
+    }
+
+    pub fn inverse_dense(&self) -> Array2<f32> {
+        match &self.low_rank {
+            None => self.inverse.clone(),
+            Some(lr) => lr.dense(),
+        }
+    }
+}
+
+/// One metric per neuron of a layer, packed upper triangles, with full inverses.
+#[derive(Debug, Clone)]
+pub struct NeuronMetrics {
+    pub dim: usize,
+    /// neurons × D(D+1)/2: row i is the upper triangle of G_i, row by row.
+    pub packed: Array2<f32>,
+    /// neurons × D × D.
+    pub inverse: Array3<f32>,
+    pub fallbacks: u64,
+}
+
+/// Number of entries in the upper triangle of a D×D matrix.
+fn packed_len(dim: usize) -> usize {
+    dim * (dim + 1) / 2
+}
+
+impl NeuronMetrics {
+    pub fn identity(neurons: usize, dim: usize) -> Self {
+        let mut packed = Array2::zeros((neurons, packed_len(dim)));
+        let mut p = 0;
+        for a in 0..dim {
+            packed.column_mut(p).fill(1.0);
+            p += dim - a;
+        }
+        let mut inverse = Array3::zeros((neurons, dim, dim));
+        for mut inv in inverse.outer_iter_mut() {
+            inv.diag_mut().fill(1.0);
+        }
+        NeuronMetrics { dim, packed, inverse, fallbacks: 0 }
+    }
+
+    pub fn neurons(&self) -> usize {
+        self.packed.nrows()
+    }
+
+    /// `G_i ← (1−λ)G_i + (λ/B)·Σ_k ν_ki h̃_k h̃_kᵀ` for every neuron at once.
+    pub fn update(&mut self, h: ArrayView2<f32>, nu: ArrayView2<f32>, lambda: f32) {
+        let ha = augment(h);
+        let (b, dim) = ha.dim();
+        assert_eq!(dim, self.dim);
+        assert_eq!(nu.dim(), (b, self.neurons()));
+        let mut outer = Array2::<f32>::zeros((b, packed_len(dim)));
+        for (row, mut out) in ha.outer_iter().zip(outer.outer_iter_mut()) {
+            let out = out.as_slice_mut().expect("fresh arrays are contiguous");
+            let mut p = 0;
+            for a in 0..dim {
+                let ra = row[a];
+                for bb in a..dim {
+                    out[p] = ra * row[bb];
+                    p += 1;
+                }
+            }
+        }
+        general_mat_mul(lambda / b as f32, &nu.t(), &outer, 1.0 - lambda, &mut self.packed);
+    }
+
+    /// Neuron `i`'s metric as a full symmetric D×D matrix.
+    pub fn metric(&self, i: usize) -> Array2<f32> {
+        let dim = self.dim;
+        let row = self.packed.row(i);
+        let mut g = Array2::zeros((dim, dim));
+        let mut p = 0;
+        for a in 0..dim {
+            for b in a..dim {
+                g[[a, b]] = row[p];
+                g[[b, a]] = row[p];
+                p += 1;
+            }
+        }
+        g
+    }
+
+    pub fn refresh(&mut self, eps_rel: f64, eps_abs: f64) {
+        for i in 0..self.neurons() {
+            let g = self.metric(i);
+            match linalg::spd_inverse(g.view(), damping(g.view(), eps_rel, eps_abs)) {
+                Ok(inv) => self.inverse.index_axis_mut(Axis(0), i).assign(&inv),
+                Err(_) => self.fallbacks += 1,
+            }
+        }
+    }
+
+    /// Column i of the gradient (neuron i's weights and bias) times G_i⁻¹.
+    pub fn precondition(&self, grad: &Array2<f32>) -> Array2<f32> {
+        let mut out = Array2::zeros(grad.raw_dim());
+        for (i, mut col) in out.columns_mut().into_iter().enumerate() {
+            col.assign(&self.inverse.index_axis(Axis(0), i).dot(&grad.column(i)));
+        }
+        out
+    }
+
+    pub fn metric_dense(&self) -> Array3<f32> {
+        let mut out = Array3::zeros((self.neurons(), self.dim, self.dim));
+        for i in 0..self.neurons() {
+            out.index_axis_mut(Axis(0), i).assign(&self.metric(i));
+        }
+        out
+    }
+}
+
+/// The metric of one weight layer.
+#[derive(Debug, Clone)]
+pub enum LayerMetric {
+    Shared(SharedMetric),
+    PerNeuron(NeuronMetrics),
+}
+
+impl LayerMetric {
+    pub fn refresh(&mut self, eps_rel: f64, eps_abs: f64) {
+        match self {
+            LayerMetric::Shared(m) => m.refresh(eps_rel, eps_abs),
+            LayerMetric::PerNeuron(m) => m.refresh(eps_rel, eps_abs),
+        }
+    }
+
+    pub fn precondition(&self, grad: &Array2<f32>) -> Array2<f32> {
+        match self {
+            LayerMetric::Shared(m) => m.precondition(grad),
+            LayerMetric::PerNeuron(m) => m.precondition(grad),
+        }
+    }
+
+    pub fn fallbacks(&self) -> u64 {
+        match self {
+            LayerMetric::Shared(m) => m.fallbacks,
+            LayerMetric::PerNeuron(m) => m.fallbacks,
+        }
+    }
+
+    pub fn is_shared(&self) -> bool {
+        matches!(self, LayerMetric::Shared(_))
+    }
+
+    pub fn metric_dense(&self) -> ArrayD<f32> {
+        match self {
+            LayerMetric::Shared(m) => m.g.clone().into_dyn(),
+            LayerMetric::PerNeuron(m) => m.metric_dense().into_dyn(),
+        }
+    }
+
+    pub fn inverse_dense(&self) -> ArrayD<f32> {
+        match self {
+            LayerMetric::Shared(m) => m.inverse_dense().into_dyn(),
+            LayerMetric::PerNeuron(m) => m.inverse.clone().into_dyn(),
+        }
+    }
+}

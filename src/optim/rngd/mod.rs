@@ -1,0 +1,192 @@
+//! Relative Natural Gradient Descent (Sun & Nielsen, ICML 2017, §5.1), as a
+//! preconditioner. RNGD.md is the specification this follows:
+//!
+//! 1. every hidden layer whose input is itself hidden keeps one metric per
+//!    neuron, weighted by the selector ν_f of that layer's activation; the input
+//!    layer and the softmax layer each share one linear-layer metric;
+//! 2. every metric starts at the identity and follows an EMA with rate λ;
+//! 3. every T steps the stored inverse is refreshed as `(G + εI)⁻¹` with
+//!    `ε = ε_rel·tr(G) + ε_abs`; a failed inverse keeps the previous one and is counted;
+//! 4. each neuron's gradient (bias included) is multiplied by its stored inverse;
+//! 5. batch-norm parameters pass through untouched, i.e. plain SGD.
+//!
+//! Options that trade exactness for speed, each off by default and measured by
+//! the benchmark: metric updates every k steps with the matching rate
+//! `1 − (1−λ)^k`, and a rank-r eigen-decomposed inverse for large shared metrics.
+
+mod metric;
+
+use ndarray::{Array2, ArrayD};
+use serde::{Deserialize, Serialize};
+
+pub use metric::{LayerMetric, NeuronMetrics, SharedMetric};
+
+use super::StepContext;
+use crate::clock::{Stopwatch, Timings};
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RngdConfig {
+    /// EMA rate λ of the metrics (the authors' code: decay 0.995).
+    pub lambda: f64,
+    /// T: steps between inverse refreshes.
+    pub refresh: u32,
+    /// Damping relative to the metric's trace.
+    pub eps_rel: f64,
+    /// Absolute damping added to the relative one.
+    pub eps_abs: f64,
+    /// Smoothing width ω of the (P)ReLU selector.
+    pub omega: f64,
+    /// Update the metrics every k steps (rate `1 − (1−λ)^k`); 1 is the paper's algorithm.
+    pub metric_every: u32,
+    /// 0: exact inverses. r > 0: shared metrics wider than r use their top-r
+    /// eigenpairs plus an isotropic tail (the mean of the other eigenvalues).
+    pub input_rank: usize,
+}
+
+impl Default for RngdConfig {
+    fn default() -> Self {
+        RngdConfig {
+            lambda: 0.005,
+            refresh: 100,
+            eps_rel: 1e-4,
+            eps_abs: 0.0,
+            omega: 1.0,
+            metric_every: 1,
+            input_rank: 0,
+        }
+    }
+}
+
+impl RngdConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        if !(self.lambda.is_finite() && self.lambda > 0.0 && self.lambda <= 1.0) {
+            return Err(format!("rngd lambda must be in (0, 1], got {}", self.lambda));
+        }
+        if self.refresh == 0 {
+            return Err("rngd refresh T must be at least 1".into());
+        }
+        if self.metric_every == 0 {
+            return Err("rngd metric_every must be at least 1".into());
+        }
+        for (name, v) in [("eps_rel", self.eps_rel), ("eps_abs", self.eps_abs)] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(format!("rngd {name} must be a number ≥ 0, got {v}"));
+            }
+        }
+        if self.eps_rel == 0.0 && self.eps_abs == 0.0 {
+            return Err("rngd needs some damping: eps_rel and eps_abs are both 0".into());
+        }
+        if !(self.omega.is_finite() && self.omega > 0.0) {
+            return Err(format!("rngd omega must be a positive number, got {}", self.omega));
+        }
+        Ok(())
+    }
+
+    /// The metric state for a network with these layer `sizes` (input to output).
+    pub fn init(self, sizes: &[usize]) -> Rngd {
+        let layers = sizes.len() - 1;
+        let metrics = (0..layers)
+            .map(|l| {
+                let dim = sizes[l] + 1;
+                let per_neuron = l > 0 && l + 1 < layers;
+                if per_neuron {
+                    LayerMetric::PerNeuron(NeuronMetrics::identity(sizes[l + 1], dim))
+                } else {
+                    let rank = if self.input_rank > 0 && self.input_rank < dim { Some(self.input_rank) } else { None };
+                    LayerMetric::Shared(SharedMetric::identity(dim, rank))
+                }
+            })
+            .collect();
+        Rngd { config: self, metrics, steps: 0, refreshes: 0, timings: Timings::default() }
+    }
+}
+
+pub struct Rngd {
+    pub config: RngdConfig,
+    /// One metric per weight layer.
+    pub metrics: Vec<LayerMetric>,
+    steps: u64,
+    refreshes: u64,
+    /// Time spent in the metric updates, inverses and preconditioning.
+    pub timings: Timings,
+}
+
+impl Rngd {
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+    pub fn refreshes(&self) -> u64 {
+        self.refreshes
+    }
+    /// Inverses that failed and kept their previous value, over all layers.
+    pub fn fallbacks(&self) -> u64 {
+        self.metrics.iter().map(|m| m.fallbacks()).sum()
+    }
+
+    /// EMA rate for one update covering `metric_every` steps.
+    fn effective_lambda(&self) -> f32 {
+        let k = self.config.metric_every as i32;
+        (1.0 - (1.0 - self.config.lambda).powi(k)) as f32
+    }
+
+    /// Learns the metrics from this step's forward pass.
+    pub fn update_metrics(&mut self, ctx: &StepContext) {
+        let lambda = self.effective_lambda();
+        let (act, omega) = (ctx.activation, self.config.omega);
+        for (l, metric) in self.metrics.iter_mut().enumerate() {
+            let h = &ctx.forward.inputs[l];
+            match metric {
+                LayerMetric::Shared(m) => m.update(h.view(), lambda),
+                LayerMetric::PerNeuron(m) => {
+                    let nu = ctx.forward.pre[l].mapv(|t| act.nu(t, omega));
+                    m.update(h.view(), nu.view(), lambda);
+                }
+            }
+        }
+    }
+
+    /// Recomputes every stored inverse from the current metrics.
+    pub fn refresh_inverses(&mut self) {
+        let (rel, abs) = (self.config.eps_rel, self.config.eps_abs);
+        for m in &mut self.metrics {
+            m.refresh(rel, abs);
+        }
+        self.refreshes += 1;
+    }
+
+    /// One RNGD step on the gradients of the weight layers; batch-norm
+    /// parameters (after them) keep their plain gradient.
+    pub fn precondition(&mut self, updates: &mut [Array2<f32>], ctx: &StepContext) {
+        assert_eq!(ctx.weight_layers, self.metrics.len(), "one metric per weight layer");
+        if self.steps % self.config.metric_every as u64 == 0 {
+            let t = Stopwatch::start();
+            self.update_metrics(ctx);
+            self.timings.metric_update += t.seconds();
+        }
+        self.steps += 1;
+        if self.steps % self.config.refresh as u64 == 0 {
+            let t = Stopwatch::start();
+            self.refresh_inverses();
+            self.timings.inverse += t.seconds();
+        }
+        let t = Stopwatch::start();
+        for (u, m) in updates.iter_mut().zip(&self.metrics) {
+            *u = m.precondition(u);
+        }
+        self.timings.precondition += t.seconds();
+    }
+
+    /// Layer `l`'s metric as a dense array: D×D when shared, m×D×D per neuron.
+    pub fn metric_dense(&self, l: usize) -> ArrayD<f32> {
+        self.metrics[l].metric_dense()
+    }
+
+    /// Layer `l`'s stored inverse, in the same layout as [`Rngd::metric_dense`].
+    pub fn inverse_dense(&self, l: usize) -> ArrayD<f32> {
+        self.metrics[l].inverse_dense()
+    }
+}
+
+#[cfg(test)]
+mod tests;

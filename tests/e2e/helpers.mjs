@@ -1,0 +1,107 @@
+// Shared helpers for the end-to-end tests: the static server as a child
+// process, a headless Chromium through playwright-core, error collection.
+
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const ARTIFACTS = path.join(REPO, 'tests', 'e2e', 'artifacts');
+
+export const CHROMIUM_ARGS = [
+  '--enable-unsafe-webgpu',
+  '--no-sandbox',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/** Throw a clear error unless the wasm package and the vendored uPlot exist.
+ *  uPlot is vendored on the fly when node_modules has it. */
+export function checkBuildOutputs() {
+  const pkg = path.join(REPO, 'www', 'pkg', 'rngd_lab.js');
+  if (!fs.existsSync(pkg)) {
+    throw new Error(
+      'www/pkg/rngd_lab.js does not exist: the wasm package must be built first ' +
+        '(scripts/test.sh and scripts/demo.sh build it, or run `wasm-pack build --release --target web --out-dir www/pkg`).',
+    );
+  }
+  if (!fs.existsSync(path.join(REPO, 'www', 'vendor', 'uPlot.esm.js'))) {
+    execFileSync(process.execPath, [path.join(REPO, 'scripts', 'vendor.mjs')], { stdio: 'inherit' });
+  }
+}
+
+/**
+ * Start `scripts/serve.mjs --port 0` and wait for its `serving URL` line.
+ * @returns {Promise<{url: string, stop: () => Promise<void>}>}
+ */
+export function startServer(script = path.join(REPO, 'scripts', 'serve.mjs')) {
+  const child = spawn(process.execPath, [script, '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 3000);
+      await exited;
+      clearTimeout(t);
+    }
+  };
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => {
+      stop();
+      reject(new Error(`server did not start within 10 s; stderr: ${stderr}`));
+    }, 10_000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/^serving (http:\/\/\S+\/)$/m);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ url: m[1], stop, child });
+      }
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited early (code ${code}, signal ${signal}); stderr: ${stderr}`));
+    });
+  });
+}
+
+export async function launchBrowser() {
+  const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
+  if (!fs.existsSync(executablePath)) {
+    throw new Error(
+      `Chromium not found at ${executablePath}: install it (apt-get install -y chromium) ` +
+        'or point the CHROMIUM environment variable at a Chromium binary.',
+    );
+  }
+  return chromium.launch({ executablePath, headless: true, args: CHROMIUM_ARGS });
+}
+
+/** Collect console errors and uncaught page errors of a page (and its workers). */
+export function collectErrors(page) {
+  const errors = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(`console.error: ${msg.text()}`);
+  });
+  page.on('pageerror', (err) => errors.push(`page error: ${err.message}`));
+  page.on('crash', () => errors.push('page crashed'));
+  return errors;
+}
+
+export async function screenshot(page, name) {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  const file = path.join(ARTIFACTS, name);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
