@@ -6,7 +6,7 @@
 //! `cargo test --test determinism -- --nocapture` (see the eprintln below).
 
 use rngd_lab::data::BatchOrder;
-use rngd_lab::model::{Activation, Mlp};
+use rngd_lab::model::{Activation, Arch, Mlp};
 
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
@@ -21,7 +21,7 @@ const GOLDEN_FIRST_ROWS: [usize; 10] = [243, 7760, 5040, 7471, 6502, 609, 3113, 
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 #[cfg_attr(not(target_arch = "wasm32"), test)]
 fn seed_fixes_initial_weights_and_batch_order_on_every_platform() {
-    let net = Mlp::<f32>::new(&[784, 80, 80, 80, 10], Activation::Relu, 0.1, 1);
+    let net = Mlp::<f32>::new(&[784, 80, 80, 80, 10], Activation::Relu, Arch::Plain, 0.1, 1);
     let bits: Vec<u32> = net.weights[0].iter().take(3).map(|w| w.to_bits()).collect();
     let sum: f64 = net.weights.iter().flat_map(|w| w.iter()).map(|&w| w as f64).sum();
     let mut order = BatchOrder::new(8000, 50, 1);
