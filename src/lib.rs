@@ -14,6 +14,7 @@ pub mod backend;
 pub mod clock;
 pub mod config;
 pub mod data;
+pub mod diagnostics;
 pub mod fisher;
 pub mod linalg;
 pub mod model;
@@ -28,3 +29,6 @@ pub use config::{ConfigError, TrainConfig};
 pub use optim::OptimizerKind;
 pub use data::{DataError, Dataset};
 pub use train::{Evaluation, Snapshot, TrainError, Trainer};
+
+#[cfg(all(test, target_arch = "wasm32"))]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);

@@ -18,6 +18,21 @@ pub enum LinalgError {
     NoConvergence,
 }
 
+fn to_faer_f64(a: ArrayView2<f64>) -> Result<Mat<f64>, LinalgError> {
+    if a.iter().any(|v| !v.is_finite()) {
+        return Err(LinalgError::NotFinite);
+    }
+    Ok(Mat::from_fn(a.nrows(), a.ncols(), |i, j| a[[i, j]]))
+}
+
+/// [`sym_eigen`] for an f64 matrix.
+pub fn sym_eigen_f64(a: ArrayView2<f64>) -> Result<(Array1<f64>, Array2<f64>), LinalgError> {
+    let m = to_faer_f64(a)?;
+    let evd = m.self_adjoint_eigen(Side::Lower).map_err(|_| LinalgError::NoConvergence)?;
+    let n = a.nrows();
+    Ok((Array1::from_shape_fn(n, |i| evd.S()[i]), Array2::from_shape_fn((n, n), |(i, j)| evd.U()[(i, j)])))
+}
+
 fn to_faer(a: ArrayView2<f32>, shift: f64) -> Result<Mat<f64>, LinalgError> {
     if a.iter().any(|v| !v.is_finite()) {
         return Err(LinalgError::NotFinite);
@@ -43,12 +58,15 @@ pub fn spd_inverse(a: ArrayView2<f32>, shift: f64) -> Result<Array2<f32>, Linalg
 /// Eigenvalues in increasing order and the matching unit eigenvectors (as
 /// columns) of a symmetric matrix. Only the lower triangle is read.
 pub fn sym_eigen(a: ArrayView2<f32>) -> Result<(Array1<f64>, Array2<f64>), LinalgError> {
-    let m = to_faer(a, 0.0)?;
-    let evd = m.self_adjoint_eigen(Side::Lower).map_err(|_| LinalgError::NoConvergence)?;
-    let n = a.nrows();
-    let values = Array1::from_shape_fn(n, |i| evd.S()[i]);
-    let vectors = Array2::from_shape_fn((n, n), |(i, j)| evd.U()[(i, j)]);
-    Ok((values, vectors))
+    sym_eigen_f64(a.mapv(f64::from).view())
+}
+
+/// An orthonormal basis of the column space of a tall matrix (thin QR's Q).
+pub fn orthonormal_basis(a: &Array2<f64>) -> Array2<f64> {
+    let (n, r) = a.dim();
+    let m = Mat::from_fn(n, r, |i, j| a[[i, j]]);
+    let q = m.qr().compute_thin_Q();
+    Array2::from_shape_fn((n, r.min(n)), |(i, j)| q[(i, j)])
 }
 
 /// Eigenvalues only, increasing.
@@ -60,6 +78,9 @@ pub fn sym_eigenvalues(a: ArrayView2<f32>) -> Result<Array1<f64>, LinalgError> {
 
 #[cfg(test)]
 mod tests {
+    // In wasm, `#[test]` means wasm-bindgen-test, so the same tests run in headless Chrome.
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
     use super::*;
     use ndarray::array;
 
@@ -80,6 +101,16 @@ mod tests {
         assert_eq!(spd_inverse(a.view(), 0.0), Err(LinalgError::NotPositiveDefinite));
         let b = array![[1.0f32, f32::NAN], [f32::NAN, 1.0]];
         assert_eq!(spd_inverse(b.view(), 0.0), Err(LinalgError::NotFinite));
+    }
+
+    #[test]
+    fn orthonormal_basis_spans_the_columns() {
+        let a = array![[1.0, 1.0], [1.0, 0.0], [0.0, 1.0]];
+        let q = orthonormal_basis(&a);
+        assert!((q.t().dot(&q) - Array2::<f64>::eye(2)).iter().all(|d| d.abs() < 1e-12));
+        // Projecting a's columns onto span(q) gives them back.
+        let back = q.dot(&q.t().dot(&a));
+        assert!((back - &a).iter().all(|d| d.abs() < 1e-12));
     }
 
     #[test]

@@ -88,6 +88,24 @@ impl WasmTrainer {
         Ok(serde_wasm_bindgen::to_value(&self.inner.snapshot())?)
     }
 
+    /// Metric spectra and selectors ν of weight layer `layer` (0 = input layer):
+    /// `{layer, shared, source, spectra: [{eigenvalues, trace, min, max, condition}], nu, nu_mean, inverse_fallbacks}`.
+    pub fn diagnostics(&self, layer: usize) -> Result<JsValue, JsError> {
+        let d = self.inner.diagnostics(layer).map_err(|e| JsError::new(&e))?;
+        Ok(d.serialize(&serde_wasm_bindgen::Serializer::json_compatible())?)
+    }
+
+    /// Number of weight layers.
+    #[wasm_bindgen(getter)]
+    pub fn layers(&self) -> usize {
+        self.inner.network().layers()
+    }
+
+    /// The config in force, every default made explicit.
+    pub fn config(&self) -> Result<JsValue, JsError> {
+        Ok(self.inner.config().resolved().serialize(&serde_wasm_bindgen::Serializer::json_compatible())?)
+    }
+
     /// Minibatches in one epoch.
     #[wasm_bindgen(getter, js_name = batchesPerEpoch)]
     pub fn batches_per_epoch(&self) -> usize {

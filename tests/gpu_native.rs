@@ -5,7 +5,7 @@
 //! (set by the project's test script, which installs a software Vulkan driver),
 //! in which case a missing adapter is a failure.
 
-use rngd_lab::backend::gpu::{GpuContext, GpuError, MetricUpdateKernel};
+use rngd_lab::backend::gpu::{GpuContext, GpuError, MetricShape, MetricUpdateKernel};
 use rngd_lab::backend::selftest::{metric_update_check, METRIC_TOLERANCE};
 
 fn context() -> Option<GpuContext> {
@@ -46,7 +46,7 @@ fn oversized_metrics_are_refused_with_a_clear_error() {
     let g = vec![0f32; neurons * dim * dim];
     let h = vec![1f32; batch * dim];
     let nu = vec![1f32; batch * neurons];
-    let err = pollster::block_on(kernel.run(&ctx, &g, &h, &nu, batch, dim, neurons, 0.1)).unwrap_err();
+    let err = pollster::block_on(kernel.run(&ctx, &g, &h, &nu, MetricShape { batch, dim, neurons }, 0.1)).unwrap_err();
     assert_eq!(err, GpuError::TooLarge { what: "the metrics", needed, limit });
     assert!(err.to_string().contains("over the device limit"));
 }

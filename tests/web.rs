@@ -8,7 +8,9 @@ use wasm_bindgen_test::*;
 
 use rngd_lab::backend::gpu::GpuContext;
 use rngd_lab::backend::selftest::{metric_update_check, METRIC_TOLERANCE};
-use rngd_lab::{Dataset, TrainConfig, Trainer};
+use rngd_lab::model::Arch;
+use rngd_lab::optim::RngdConfig;
+use rngd_lab::{Dataset, OptimizerKind, TrainConfig, Trainer};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -37,8 +39,27 @@ fn trains_in_wasm_and_loss_falls() {
 }
 
 #[wasm_bindgen_test]
+fn rngd_with_batch_norm_trains_in_wasm_and_reports_its_geometry() {
+    let config = TrainConfig {
+        optimizer: OptimizerKind::Rngd,
+        arch: Arch::Bna,
+        rngd: RngdConfig { refresh: 20, ..RngdConfig::default() },
+        ..TrainConfig::default()
+    };
+    let mut t = Trainer::new(config, bundled()).unwrap();
+    let before = t.snapshot();
+    t.step(60).unwrap();
+    let after = t.snapshot();
+    assert!(after.test_loss < before.test_loss, "{before:?} -> {after:?}");
+    let r = t.optimizer().rngd().unwrap();
+    assert_eq!((r.refreshes(), r.fallbacks()), (3, 0));
+    let d = t.diagnostics(1).unwrap();
+    assert_eq!((d.spectra.len(), d.nu.as_ref().unwrap().len()), (80, 50));
+}
+
+#[wasm_bindgen_test]
 fn bad_config_is_an_error_not_a_panic() {
-    let cfg = TrainConfig { lr: f64::NAN, ..TrainConfig::default() };
+    let cfg = TrainConfig { lr: Some(f64::NAN), ..TrainConfig::default() };
     let e = Trainer::new(cfg, bundled()).err().expect("NaN lr must be refused");
     assert!(e.to_string().contains("lr must be a positive number"), "{e}");
 }

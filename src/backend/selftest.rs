@@ -49,9 +49,7 @@ pub async fn metric_update_check(
             g.as_slice().unwrap(),
             h.as_slice().unwrap(),
             nu.as_slice().unwrap(),
-            batch,
-            dim,
-            neurons,
+            gpu::MetricShape { batch, dim, neurons },
             lambda,
         )
         .await?;

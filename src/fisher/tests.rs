@@ -7,6 +7,10 @@
 //! outcome is deterministic; a 5σ bound makes a false alarm on any of the
 //! ~1,500 entries checked here improbable (≈ 6e-7 each under normality).
 
+// In wasm, `#[test]` means wasm-bindgen-test, so the same tests run in headless Chrome.
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
 use ndarray::{array, s, Array1, Array2, ArrayView1, ArrayView2, Axis};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;

@@ -34,7 +34,7 @@ pub fn cross_entropy_grad<F: NdFloat>(probs: &Array2<F>, labels: &[u8]) -> Array
     let n = F::from(labels.len()).unwrap();
     let mut g = probs.clone();
     for (k, &y) in labels.iter().enumerate() {
-        g[[k, y as usize]] = g[[k, y as usize]] - F::one();
+        g[[k, y as usize]] -= F::one();
     }
     g.mapv_inplace(|v| v / n);
     g
@@ -55,6 +55,9 @@ pub fn argmax_rows<F: NdFloat>(logits: ArrayView2<F>) -> Vec<usize> {
 
 #[cfg(test)]
 mod tests {
+    // In wasm, `#[test]` means wasm-bindgen-test, so the same tests run in headless Chrome.
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
     use super::*;
     use ndarray::array;
 

@@ -302,7 +302,7 @@ fn batch_norm_backward<F: NdFloat>(
     let n = F::from(dout.nrows()).unwrap();
     let dscale = (&dout * &c.xhat).sum_axis(Axis(0)).insert_axis(Axis(0));
     let dshift = dout.sum_axis(Axis(0)).insert_axis(Axis(0));
-    let dxhat = dout * &bn.scale.row(0);
+    let dxhat = dout * bn.scale.row(0);
     let sum_dxhat = dxhat.sum_axis(Axis(0));
     let sum_dxhat_xhat = (&dxhat * &c.xhat).sum_axis(Axis(0));
     // d a = inv_std/n · (n·dx̂ − Σ dx̂ − x̂ · Σ(dx̂ ⊙ x̂)), the batch-statistics chain rule.
@@ -315,6 +315,9 @@ fn batch_norm_backward<F: NdFloat>(
 
 #[cfg(test)]
 mod tests {
+    // In wasm, `#[test]` means wasm-bindgen-test, so the same tests run in headless Chrome.
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
     use super::*;
     use crate::rng;
     use rand::Rng;
@@ -331,6 +334,7 @@ mod tests {
     /// and both architectures. ReLU kinks are hit with probability zero; the
     /// tolerance is relative to the gradient's scale.
     #[test]
+    #[allow(clippy::needless_range_loop)] // p indexes the gradients and the parameters alike
     fn gradient_matches_finite_differences() {
         for arch in [Arch::Plain, Arch::Bna] {
             for act in [

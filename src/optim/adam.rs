@@ -64,6 +64,9 @@ impl Adam {
 
 #[cfg(test)]
 mod tests {
+    // In wasm, `#[test]` means wasm-bindgen-test, so the same tests run in headless Chrome.
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
     use super::*;
     use ndarray::array;
 
@@ -92,9 +95,9 @@ mod tests {
             adam.precondition(&mut u);
             w.scaled_add(-0.01, &u[0]);
         }
-        let want = [0.484150441f32, -0.996491026, 1.979966950];
-        for (got, want) in w.iter().zip(want) {
-            assert!((got - want).abs() < 2e-6, "{got} vs {want}");
+        let want = [0.484150441f64, -0.996491026, 1.979966950];
+        for (&got, want) in w.iter().zip(want) {
+            assert!((got as f64 - want).abs() < 2e-6, "{got} vs {want}");
         }
     }
 

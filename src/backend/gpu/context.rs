@@ -54,7 +54,7 @@ impl GpuContext {
     }
 
     pub fn max_storage_binding(&self) -> u64 {
-        self.device.limits().max_storage_buffer_binding_size as u64
+        self.device.limits().max_storage_buffer_binding_size
     }
 
     /// Copies `src` into a fresh mappable buffer and reads it back as f32.

@@ -15,6 +15,17 @@ struct Params {
     lambda: f32,
 }
 
+/// Sizes of one metric-update problem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetricShape {
+    /// Samples in the minibatch.
+    pub batch: usize,
+    /// Augmented input width D = d_in + 1.
+    pub dim: usize,
+    /// Neurons, one D×D metric each.
+    pub neurons: usize,
+}
+
 pub struct MetricUpdateKernel {
     pipeline: wgpu::ComputePipeline,
 }
@@ -44,11 +55,10 @@ impl MetricUpdateKernel {
         g: &[f32],
         h: &[f32],
         nu: &[f32],
-        batch: usize,
-        dim: usize,
-        neurons: usize,
+        shape: MetricShape,
         lambda: f32,
     ) -> Result<Vec<f32>, GpuError> {
+        let MetricShape { batch, dim, neurons } = shape;
         assert!(batch >= 1 && dim >= 1 && neurons >= 1, "empty problem: batch {batch}, dim {dim}, neurons {neurons}");
         assert_eq!(g.len(), neurons * dim * dim, "g must be neurons × dim × dim");
         assert_eq!(h.len(), batch * dim, "h must be batch × dim");

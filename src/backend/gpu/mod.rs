@@ -7,4 +7,4 @@ mod context;
 mod metric_update;
 
 pub use context::{GpuContext, GpuError};
-pub use metric_update::MetricUpdateKernel;
+pub use metric_update::{MetricShape, MetricUpdateKernel};

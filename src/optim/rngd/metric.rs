@@ -25,18 +25,67 @@ fn damping(g: ArrayView2<f32>, eps_rel: f64, eps_abs: f64) -> f64 {
 }
 
 /// The top-r eigenpairs of a shared metric plus an isotropic tail:
-/// `G⁻¹ ≈ V·diag(coef)·Vᵀ + c·I`, with `c = 1/(tail+ε)` and `coef_i = 1/(λ_i+ε) − c`.
+/// `G⁻¹ ≈ V·diag(coef)·Vᵀ + c·I`, with `c = 1/(tail+ε)`, `coef_i = 1/(λ_i+ε) − c`,
+/// and `tail` the mean of the other D − r eigenvalues, `(tr G − Σ λ_i)/(D − r)`.
+///
+/// The first refresh decomposes G fully; later ones track the top-r subspace
+/// with one step of subspace iteration and a Rayleigh–Ritz projection from the
+/// previous basis, which costs two D×D×r products instead of a D³ decomposition.
+/// G moves slowly (an EMA with rate λ), so one step per refresh keeps up.
 #[derive(Debug, Clone)]
 pub struct LowRankInverse {
     pub rank: usize,
-    pub vectors: Array2<f32>,
-    pub coef: Array1<f32>,
-    pub tail: f32,
+    /// D × r orthonormal basis (f64, so the iteration does not drift), empty before the first refresh.
+    basis: Array2<f64>,
+    /// The top-r eigenvalues of G at the last refresh, increasing.
+    pub eigenvalues: Array1<f64>,
+    vectors: Array2<f32>,
+    coef: Array1<f32>,
+    tail: f32,
 }
 
 impl LowRankInverse {
     fn identity(dim: usize, rank: usize) -> Self {
-        LowRankInverse { rank, vectors: Array2::zeros((dim, 0)), coef: Array1::zeros(0), tail: 1.0 }
+        LowRankInverse {
+            rank,
+            basis: Array2::zeros((dim, 0)),
+            eigenvalues: Array1::zeros(0),
+            vectors: Array2::zeros((dim, 0)),
+            coef: Array1::zeros(0),
+            tail: 1.0,
+        }
+    }
+
+    /// Recomputes the factors from `g`; returns false (keeping the old ones) on failure.
+    fn refresh(&mut self, g: ArrayView2<f32>, eps: f64) -> bool {
+        let dim = g.nrows();
+        let r = self.rank.min(dim);
+        let gd = g.mapv(f64::from);
+        let (vals, vecs) = if self.basis.ncols() == r {
+            let q = linalg::orthonormal_basis(&gd.dot(&self.basis));
+            let projected = q.t().dot(&gd.dot(&q));
+            match linalg::sym_eigen_f64(projected.view()) {
+                Ok((vals, u)) => (vals, q.dot(&u)),
+                Err(_) => return false,
+            }
+        } else {
+            match linalg::sym_eigen_f64(gd.view()) {
+                Ok((vals, vecs)) => (vals.slice(s![dim - r..]).to_owned(), vecs.slice(s![.., dim - r..]).to_owned()),
+                Err(_) => return false,
+            }
+        };
+        let rest = (dim - r) as f64;
+        let tail = if rest > 0.0 { ((gd.diag().sum() - vals.sum()) / rest).max(0.0) } else { 0.0 };
+        if !(vals[0] + eps > 0.0 && tail + eps > 0.0 && vals.iter().all(|v| v.is_finite())) {
+            return false;
+        }
+        let c = 1.0 / (tail + eps);
+        self.coef = vals.mapv(|v| (1.0 / (v + eps) - c) as f32);
+        self.vectors = vecs.mapv(|v| v as f32);
+        self.tail = c as f32;
+        self.basis = vecs;
+        self.eigenvalues = vals;
+        true
     }
 
     fn apply(&self, g: &Array2<f32>) -> Array2<f32> {
@@ -59,53 +108,90 @@ impl LowRankInverse {
     }
 }
 
+/// Below this the lazy scale of a shared metric is folded back into its entries,
+/// long before f32 could overflow (λ = 0.005 takes ~5,500 steps to get here).
+const RESCALE_BELOW: f64 = 1e-12;
+
 /// One linear-layer metric shared by every neuron of a layer.
+///
+/// Stored as `G = scale · raw`, so the (1−λ) decay of every step is one scalar
+/// multiply, and a step only touches the rows and columns of inputs that are
+/// non-zero somewhere in the batch (most MNIST border pixels are always 0).
+/// The result is the literal update, just cheaper.
 #[derive(Debug, Clone)]
 pub struct SharedMetric {
-    pub g: Array2<f32>,
+    raw: Array2<f32>,
+    scale: f64,
     pub inverse: Array2<f32>,
     /// Set when the inverse is kept in low-rank form instead of `inverse`.
-    pub low_rank: Option<LowRankInverse>,
+    pub low_rank: Option<Box<LowRankInverse>>,
     pub fallbacks: u64,
 }
 
 impl SharedMetric {
     pub fn identity(dim: usize, rank: Option<usize>) -> Self {
         SharedMetric {
-            g: Array2::eye(dim),
+            raw: Array2::eye(dim),
+            scale: 1.0,
             inverse: if rank.is_some() { Array2::zeros((0, 0)) } else { Array2::eye(dim) },
-            low_rank: rank.map(|r| LowRankInverse::identity(dim, r)),
+            low_rank: rank.map(|r| Box::new(LowRankInverse::identity(dim, r))),
             fallbacks: 0,
         }
+    }
+
+    /// The metric G.
+    pub fn metric(&self) -> Array2<f32> {
+        self.raw.mapv(|v| (v as f64 * self.scale) as f32)
+    }
+
+    /// Replaces the metric (for tests and experiments).
+    pub fn set_metric(&mut self, g: Array2<f32>) {
+        assert_eq!(g.dim(), self.raw.dim());
+        self.raw = g;
+        self.scale = 1.0;
     }
 
     /// `G ← (1−λ)G + (λ/B)·h̃ᵀh̃`.
     pub fn update(&mut self, h: ArrayView2<f32>, lambda: f32) {
         let ha = augment(h);
-        let scale = lambda / ha.nrows() as f32;
-        general_mat_mul(scale, &ha.t(), &ha, 1.0 - lambda, &mut self.g);
+        let dim = ha.ncols();
+        self.scale *= 1.0 - lambda as f64;
+        if self.scale < RESCALE_BELOW {
+            let s = self.scale as f32;
+            self.raw.mapv_inplace(|v| v * s);
+            self.scale = 1.0;
+        }
+        let alpha = (lambda as f64 / ha.nrows() as f64 / self.scale) as f32;
+        let active: Vec<usize> = (0..dim).filter(|&a| ha.column(a).iter().any(|&v| v != 0.0)).collect();
+        if active.len() == dim {
+            general_mat_mul(alpha, &ha.t(), &ha, 1.0, &mut self.raw);
+            return;
+        }
+        let hc = ha.select(Axis(1), &active);
+        let outer = hc.t().dot(&hc);
+        for (i, &a) in active.iter().enumerate() {
+            let mut row = self.raw.row_mut(a);
+            for (j, &b) in active.iter().enumerate() {
+                row[b] += alpha * outer[[i, j]];
+            }
+        }
     }
 
     pub fn refresh(&mut self, eps_rel: f64, eps_abs: f64) {
-        let eps = damping(self.g.view(), eps_rel, eps_abs);
-        match &mut self.low_rank {
-            None => match linalg::spd_inverse(self.g.view(), eps) {
-                Ok(inv) => self.inverse = inv,
-                Err(_) => self.fallbacks += 1,
-            },
-            Some(lr) => match linalg::sym_eigen(self.g.view()) {
-                Ok((vals, vecs)) if vals[0] + eps > 0.0 => {
-                    let n = vals.len();
-                    let r = lr.rank.min(n);
-                    let rest = n - r;
-                    let tail = if rest > 0 { vals.slice(s![..rest]).mean().unwrap().max(0.0) } else { 0.0 };
-                    let c = 1.0 / (tail + eps);
-                    lr.coef = vals.slice(s![rest..]).mapv(|v| (1.0 / (v + eps) - c) as f32);
-                    lr.vectors = vecs.slice(s![.., rest..]).mapv(|v| v as f32);
-                    lr.tail = c as f32;
+        let g = self.metric();
+        let eps = damping(g.view(), eps_rel, eps_abs);
+        let ok = match &mut self.low_rank {
+            None => match linalg::spd_inverse(g.view(), eps) {
+                Ok(inv) => {
+                    self.inverse = inv;
+                    true
                 }
-                _ => self.fallbacks += 1,
+                Err(_) => false,
             },
+            Some(lr) => lr.refresh(g.view(), eps),
+        };
+        if !ok {
+            self.fallbacks += 1;
         }
     }
 
@@ -259,7 +345,7 @@ impl LayerMetric {
 
     pub fn metric_dense(&self) -> ArrayD<f32> {
         match self {
-            LayerMetric::Shared(m) => m.g.clone().into_dyn(),
+            LayerMetric::Shared(m) => m.metric().into_dyn(),
             LayerMetric::PerNeuron(m) => m.metric_dense().into_dyn(),
         }
     }

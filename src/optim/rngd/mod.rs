@@ -159,13 +159,13 @@ impl Rngd {
     /// parameters (after them) keep their plain gradient.
     pub fn precondition(&mut self, updates: &mut [Array2<f32>], ctx: &StepContext) {
         assert_eq!(ctx.weight_layers, self.metrics.len(), "one metric per weight layer");
-        if self.steps % self.config.metric_every as u64 == 0 {
+        if self.steps.is_multiple_of(self.config.metric_every as u64) {
             let t = Stopwatch::start();
             self.update_metrics(ctx);
             self.timings.metric_update += t.seconds();
         }
         self.steps += 1;
-        if self.steps % self.config.refresh as u64 == 0 {
+        if self.steps.is_multiple_of(self.config.refresh as u64) {
             let t = Stopwatch::start();
             self.refresh_inverses();
             self.timings.inverse += t.seconds();

@@ -1,7 +1,11 @@
+// In wasm, `#[test]` means wasm-bindgen-test, so the same tests run in headless Chrome.
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
 use ndarray::{Array2, Array3, Axis};
 use rand::Rng;
 
-use super::metric::augment;
+use super::metric::{augment, SharedMetric};
 use super::*;
 use crate::backend::cpu;
 use crate::model::{Activation, Arch, Forward, Mlp};
@@ -43,6 +47,7 @@ fn ctx<'a>(forward: &'a Forward<f32>, layers: usize) -> StepContext<'a> {
 }
 
 #[test]
+#[allow(clippy::needless_range_loop)] // l indexes inputs, gradients and updates alike
 fn one_step_equals_explicit_inverse_metric_times_gradient() {
     // 3-4-4-2: layer 0 (input) and layer 2 (softmax) share a metric, layer 1 has one per neuron.
     let net = Mlp::<f32>::new(&[3, 4, 4, 2], Activation::Relu, Arch::Plain, 0.7, 3);
@@ -83,6 +88,7 @@ fn one_step_equals_explicit_inverse_metric_times_gradient() {
 }
 
 #[test]
+#[allow(clippy::needless_range_loop)]
 fn inverse_is_identity_until_the_first_refresh_at_t() {
     let net = Mlp::<f32>::new(&[3, 4, 4, 2], Activation::Relu, Arch::Plain, 0.7, 3);
     let mut rngd = RngdConfig { refresh: 3, lambda: 0.2, ..RngdConfig::default() }.init(&net.sizes());
@@ -113,7 +119,9 @@ fn a_metric_that_is_not_positive_definite_keeps_the_previous_inverse_and_is_coun
     rngd.refresh_inverses();
     let before = rngd.inverse_dense(0);
     if let LayerMetric::Shared(m) = &mut rngd.metrics[0] {
-        m.g[[1, 1]] = -5.0;
+        let mut g = m.metric();
+        g[[1, 1]] = -5.0;
+        m.set_metric(g);
     }
     if let LayerMetric::PerNeuron(m) = &mut rngd.metrics[1] {
         m.packed[[2, 0]] = f32::NAN;
@@ -188,4 +196,51 @@ fn bad_hyperparameters_are_rejected_with_the_field_name() {
     assert!(bad(RngdConfig { eps_rel: 0.0, eps_abs: 0.0, ..Default::default() }).contains("damping"));
     assert!(bad(RngdConfig { omega: 0.0, ..Default::default() }).contains("omega"));
     RngdConfig::default().validate().unwrap();
+}
+
+#[test]
+fn sparse_lazy_shared_update_equals_the_literal_one() {
+    // Inputs with whole zero columns take the sparse path; one without, the dense one.
+    let (mut h, _) = batch(7, 6, 3);
+    h.column_mut(1).fill(0.0);
+    h.column_mut(4).fill(0.0);
+    let (dense_h, _) = batch(7, 6, 4);
+    let mut m = SharedMetric::identity(7, None);
+    let mut want = Array2::<f64>::eye(7);
+    // Enough steps at a large rate that the lazy scale is folded back in at least once.
+    for step in 0..400 {
+        let x = if step % 2 == 0 { &h } else { &dense_h };
+        m.update(x.view(), 0.1);
+        let ha = augment(x.view()).mapv(f64::from);
+        want = want * 0.9 + ha.t().dot(&ha) * (0.1 / 7.0);
+    }
+    let got = m.metric().mapv(f64::from);
+    let err = (&got - &want).mapv(f64::abs).fold(0.0f64, |a, &b| a.max(b));
+    assert!(err < 1e-5, "max difference {err}");
+}
+
+#[test]
+fn low_rank_subspace_tracking_finds_the_top_eigenpairs_of_a_moving_metric() {
+    // A metric with a clear spectral gap, refreshed repeatedly while it drifts:
+    // the tracked eigenvalues must match a full decomposition of the latest one.
+    let dim = 40;
+    let rank = 5;
+    let mut r = rng::stream(6, Stream::Test);
+    let basis = crate::linalg::orthonormal_basis(&Array2::from_shape_simple_fn((dim, dim), || r.random_range(-1.0..1.0)));
+    let spectrum = |t: f64| -> Array2<f32> {
+        let vals: Vec<f64> = (0..dim).map(|i| if i < rank { 50.0 + 10.0 * i as f64 + t } else { 1.0 / (1.0 + i as f64) }).collect();
+        (basis.dot(&Array2::from_diag(&ndarray::Array1::from(vals))).dot(&basis.t())).mapv(|v| v as f32)
+    };
+    let mut m = SharedMetric::identity(dim, Some(rank));
+    for t in 0..12 {
+        m.set_metric(spectrum(t as f64));
+        m.refresh(1e-4, 0.0);
+    }
+    let g = spectrum(11.0);
+    let (vals, _) = crate::linalg::sym_eigen(g.view()).unwrap();
+    let lr = m.low_rank.as_ref().unwrap();
+    for (got, want) in lr.eigenvalues.iter().zip(vals.slice(ndarray::s![dim - rank..])) {
+        assert!((got - want).abs() < 1e-3 * want, "{got} vs {want}");
+    }
+    assert_eq!(m.fallbacks, 0);
 }
