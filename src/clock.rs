@@ -36,3 +36,16 @@ pub struct Timings {
     /// Everything else an optimizer step does (moments, momentum, the update itself).
     pub update: f64,
 }
+
+impl Timings {
+    /// The time spent between an earlier reading and this one.
+    pub fn minus(&self, earlier: &Timings) -> Timings {
+        Timings {
+            forward_backward: self.forward_backward - earlier.forward_backward,
+            metric_update: self.metric_update - earlier.metric_update,
+            inverse: self.inverse - earlier.inverse,
+            precondition: self.precondition - earlier.precondition,
+            update: self.update - earlier.update,
+        }
+    }
+}

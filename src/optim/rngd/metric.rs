@@ -293,12 +293,16 @@ impl NeuronMetrics {
     }
 
     /// Column i of the gradient (neuron i's weights and bias) times G_i⁻¹.
+    ///
+    /// Columns of the row-major gradient are strided, so it is transposed once
+    /// to make every neuron's vector contiguous for its matrix-vector product.
     pub fn precondition(&self, grad: &Array2<f32>) -> Array2<f32> {
-        let mut out = Array2::zeros(grad.raw_dim());
-        for (i, mut col) in out.columns_mut().into_iter().enumerate() {
-            col.assign(&self.inverse.index_axis(Axis(0), i).dot(&grad.column(i)));
+        let per_neuron = grad.t().as_standard_layout().into_owned();
+        let mut out = Array2::zeros(per_neuron.raw_dim());
+        for ((inv, g), mut o) in self.inverse.outer_iter().zip(per_neuron.outer_iter()).zip(out.outer_iter_mut()) {
+            ndarray::linalg::general_mat_vec_mul(1.0, &inv, &g, 0.0, &mut o);
         }
-        out
+        out.reversed_axes().as_standard_layout().into_owned()
     }
 
     pub fn metric_dense(&self) -> Array3<f32> {
