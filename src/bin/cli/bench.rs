@@ -12,6 +12,7 @@ use rngd_lab::{Dataset, OptimizerKind, TrainConfig, Trainer};
 use super::args::RunArgs;
 
 #[derive(Args)]
+#[command(allow_negative_numbers = true)]
 pub struct BenchArgs {
     /// Timed steps per optimizer: several refresh periods, so the inverse's
     /// share is amortised as in a long run.

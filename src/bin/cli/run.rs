@@ -14,6 +14,7 @@ use super::args::{RunArgs, RunData};
 use super::dump::DumpPlan;
 
 #[derive(Args)]
+#[command(allow_negative_numbers = true)]
 pub struct TrainArgs {
     /// Optimizer: sgd, adam or rngd.
     #[arg(long, default_value = "sgd")]
@@ -38,6 +39,7 @@ pub struct TrainArgs {
 }
 
 #[derive(Args)]
+#[command(allow_negative_numbers = true)]
 pub struct CompareArgs {
     /// Optimizers to compare, comma separated.
     #[arg(long, value_delimiter = ',', default_value = "sgd,adam,rngd")]
