@@ -98,14 +98,7 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test as test;
     use super::*;
 
-    const ALL: [Transfer; 6] = [
-        Transfer::Identity,
-        Transfer::Act(Activation::Relu),
-        Transfer::Act(Activation::Prelu { leak: 0.2 }),
-        Transfer::Act(Activation::Elu { alpha: 1.5 }),
-        Transfer::Act(Activation::Tanh),
-        Transfer::Act(Activation::Sigmoid),
-    ];
+    use crate::fisher::montecarlo::TRANSFERS as ALL;
 
     /// ν = μ′ for Bernoulli units and ν = μ′² for Gaussian ones: this ties the
     /// crate's selectors (`Activation::nu`) to the models sampled in the tests.
