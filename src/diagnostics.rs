@@ -14,6 +14,10 @@ use crate::linalg;
 use crate::optim::rngd::LayerMetric;
 use crate::train::Trainer;
 
+/// Eigenvalues at or below this fraction of the largest count as zero: the
+/// metrics are stored in f32, so smaller ones are round-off, not geometry.
+pub const RANK_TOLERANCE: f64 = 1e-6;
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Spectrum {
     /// Eigenvalues, largest first.
@@ -21,8 +25,12 @@ pub struct Spectrum {
     pub trace: f64,
     pub min: f64,
     pub max: f64,
-    /// max / min; infinite when the smallest eigenvalue is not positive.
-    pub condition: f64,
+    /// Eigenvalues above `RANK_TOLERANCE` × the largest. A minibatch RFIM of B
+    /// samples has rank at most B; a learnt metric loses rank along inputs that
+    /// never vary (dead ReLU units, blank pixels) as its identity start decays.
+    pub rank: usize,
+    /// max / min, or `None` (null in JSON) when the matrix is numerically singular.
+    pub condition: Option<f64>,
 }
 
 impl Spectrum {
@@ -31,9 +39,12 @@ impl Spectrum {
         let mut eigenvalues = vals.to_vec();
         eigenvalues.reverse();
         let (max, min) = (eigenvalues[0], *eigenvalues.last().expect("non-empty matrix"));
+        let floor = RANK_TOLERANCE * max.abs();
+        let rank = eigenvalues.iter().filter(|&&v| v > floor).count();
         Ok(Spectrum {
             trace: g.diag().iter().map(|&v| v as f64).sum(),
-            condition: if min > 0.0 { max / min } else { f64::INFINITY },
+            condition: (rank == eigenvalues.len() && max > 0.0).then(|| max / min),
+            rank,
             eigenvalues,
             min,
             max,
@@ -148,7 +159,10 @@ mod tests {
     fn spectrum_of_a_diagonal_matrix() {
         let s = Spectrum::of(Array2::from_diag(&ndarray::arr1(&[1.0f32, 4.0, 2.0])).view()).unwrap();
         assert_eq!(s.eigenvalues.iter().map(|v| v.round()).collect::<Vec<_>>(), vec![4.0, 2.0, 1.0]);
-        assert!((s.trace - 7.0).abs() < 1e-12 && (s.condition - 4.0).abs() < 1e-9);
+        assert!((s.trace - 7.0).abs() < 1e-12 && (s.condition.unwrap() - 4.0).abs() < 1e-9);
+        assert_eq!(s.rank, 3);
+        let singular = Spectrum::of(Array2::from_diag(&ndarray::arr1(&[1.0f32, 0.0, 2.0])).view()).unwrap();
+        assert_eq!((singular.rank, singular.condition), (2, None));
     }
 
     #[test]
@@ -184,7 +198,7 @@ mod tests {
         t.step(1).unwrap();
         let d = t.diagnostics(1).unwrap();
         assert_eq!((d.shared, d.source, d.spectra.len()), (false, MetricSource::Batch, 5));
-        // Each block is a mean of ν-weighted rank-one terms: positive semi-definite.
-        assert!(d.spectra.iter().all(|s| s.min > -1e-5));
+        // Each block is a mean of 8 ν-weighted rank-one terms: positive semi-definite, rank ≤ 8.
+        assert!(d.spectra.iter().all(|s| s.min > -1e-5 && s.rank <= 8));
     }
 }

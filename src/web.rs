@@ -22,6 +22,15 @@ pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
 }
 
+/// The full config a trainer would use for `optimizer` ("sgd", "adam" or
+/// "rngd") with nothing else set: every default, the learning rate included.
+#[wasm_bindgen(js_name = defaultConfig)]
+pub fn default_config(optimizer: &str) -> Result<JsValue, JsError> {
+    let kind: crate::OptimizerKind = optimizer.parse().map_err(|e: String| JsError::new(&e))?;
+    let config = TrainConfig { optimizer: kind, ..TrainConfig::default() }.resolved();
+    Ok(config.serialize(&serde_wasm_bindgen::Serializer::json_compatible())?)
+}
+
 /// The training and test splits, parsed once and shared by every trainer.
 #[wasm_bindgen(js_name = Dataset)]
 pub struct WasmDataset {

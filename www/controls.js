@@ -1,7 +1,11 @@
 // The settings form and the start / pause / reset buttons. Knows the DOM of
 // the controls panel, nothing about the worker: main.js passes callbacks.
+//
+// The per-optimizer tiles (checkbox + learning rate) are built here from
+// RUN_DEFS; the shared fields (architecture, activation, seed) are in
+// index.html. Every form element is found by its `name`.
 
-import { FIELDS } from './state.js';
+import { RUN_DEFS, ARCHS, ACTIVATIONS, TEXT_KEYS } from './state.js';
 
 /**
  * @param {HTMLElement} root  the controls panel (contains the inputs and buttons)
@@ -14,11 +18,43 @@ export function createControls(root, handlers) {
     pause: $('[data-action="pause"]'),
     reset: $('[data-action="reset"]'),
   };
-  const inputs = Object.fromEntries(FIELDS.map((f) => [f.key, $(`[name="${f.key}"]`)]));
-  const errors = Object.fromEntries(FIELDS.map((f) => [f.key, $(`[data-error-for="${f.key}"]`)]));
   const hint = $('[data-role="hint"]');
 
+  // ---------------------------------------------------- optimizer tiles
+  const tiles = $('[data-role="optimizers"]');
+  for (const d of RUN_DEFS) {
+    const tile = document.createElement('div');
+    tile.className = 'opt';
+    tile.dataset.run = d.id;
+    tile.style.setProperty('--run-color', d.color);
+    tile.innerHTML = `
+      <label class="opt-toggle">
+        <input type="checkbox" name="on-${d.id}" data-testid="use-${d.id}" />
+        <span class="swatch" aria-hidden="true"></span>
+        <span class="opt-name"></span>
+      </label>
+      <div class="field">
+        <label for="lr-${d.id}">Learning rate</label>
+        <input id="lr-${d.id}" name="lr-${d.id}" type="text" inputmode="decimal" autocomplete="off"
+               spellcheck="false" aria-describedby="lr-${d.id}-error lr-${d.id}-hint" data-testid="lr-${d.id}" />
+        <p class="field-hint" id="lr-${d.id}-hint">Empty: the default, <span data-role="default"></span>.</p>
+        <p class="field-error" id="lr-${d.id}-error" data-error-for="lr-${d.id}" data-testid="lr-${d.id}-error"
+           role="alert" hidden></p>
+      </div>`;
+    tile.querySelector('.opt-name').textContent = d.label;
+    tiles.append(tile);
+  }
+
+  const fill = (select, options) => {
+    for (const o of options) select.append(new Option(o.label, o.value));
+  };
+  fill($('[name="arch"]'), ARCHS);
+  fill($('[name="activation"]'), ACTIVATIONS);
+
   const form = $('form');
+  const elements = () => [...form.querySelectorAll('input[name], select[name]')];
+  const byName = (name) => form.querySelector(`[name="${name}"]`);
+
   form.addEventListener('submit', (ev) => {
     ev.preventDefault(); // Enter in a field = Start
     if (!buttons.start.disabled) handlers.onStart();
@@ -35,41 +71,79 @@ export function createControls(root, handlers) {
     ev.preventDefault();
     handlers.onReset();
   });
-  for (const input of Object.values(inputs)) {
-    input.addEventListener('input', () => handlers.onInput());
+  form.addEventListener('input', () => handlers.onInput());
+  form.addEventListener('change', (ev) => {
+    if (ev.target.type === 'checkbox') syncTiles();
+    handlers.onInput();
+  });
+
+  function syncTiles() {
+    for (const d of RUN_DEFS) {
+      const on = byName(`on-${d.id}`).checked;
+      root.querySelector(`.opt[data-run="${d.id}"]`).dataset.on = String(on);
+    }
   }
 
+  let mode = 'loading';
+
   return {
-    /** @returns {Record<string,string>} the raw text of every input */
+    /** The form state: strings for text fields and selects, booleans for checkboxes. */
     readRaw() {
-      return Object.fromEntries(Object.entries(inputs).map(([k, el]) => [k, el.value]));
+      const raw = {};
+      for (const el of elements()) raw[el.name] = el.type === 'checkbox' ? el.checked : el.value;
+      return raw;
     },
 
     setRaw(raw) {
-      for (const [k, el] of Object.entries(inputs)) if (k in raw) el.value = raw[k];
+      for (const el of elements()) {
+        if (!(el.name in raw)) continue;
+        if (el.type === 'checkbox') el.checked = Boolean(raw[el.name]);
+        else if (el.tagName === 'SELECT') {
+          if ([...el.options].some((o) => o.value === raw[el.name])) el.value = raw[el.name];
+        } else el.value = raw[el.name];
+      }
+      syncTiles();
+    },
+
+    /** Show the optimizers' default learning rates as placeholders. */
+    setDefaults(defaults) {
+      for (const d of RUN_DEFS) {
+        const v = defaults[d.id] ?? d.defaultLr;
+        byName(`lr-${d.id}`).placeholder = `${v} (default)`;
+        root.querySelector(`#lr-${d.id}-hint [data-role="default"]`).textContent = String(v);
+      }
     },
 
     /** Show per-field messages; fields not in `errs` are cleared. */
     showFieldErrors(errs) {
-      for (const f of FIELDS) {
-        const msg = errs[f.key] || '';
-        errors[f.key].textContent = msg;
-        errors[f.key].hidden = !msg;
-        inputs[f.key].setAttribute('aria-invalid', msg ? 'true' : 'false');
+      for (const key of TEXT_KEYS) {
+        const msg = errs[key] || '';
+        const el = root.querySelector(`[data-error-for="${key}"]`);
+        el.textContent = msg;
+        el.hidden = !msg;
+        byName(key).setAttribute('aria-invalid', msg ? 'true' : 'false');
       }
+      const runsMsg = root.querySelector('[data-error-for="runs"]');
+      runsMsg.textContent = errs.runs || '';
+      runsMsg.hidden = !errs.runs;
     },
 
     /**
-     * @param {'loading'|'unavailable'|'idle'|'ready'|'running'|'paused'|'finished'} mode
+     * @param {'loading'|'unavailable'|'idle'|'ready'|'running'|'paused'|'finished'} m
      */
-    setMode(mode) {
-      root.dataset.mode = mode;
-      const usable = mode !== 'loading' && mode !== 'unavailable';
-      buttons.start.disabled = !usable || mode === 'running';
-      buttons.pause.disabled = mode !== 'running';
+    setMode(m) {
+      mode = m;
+      root.dataset.mode = m;
+      const usable = m !== 'loading' && m !== 'unavailable';
+      buttons.start.disabled = !usable || m === 'running';
+      buttons.pause.disabled = m !== 'running';
       buttons.reset.disabled = !usable;
-      for (const el of Object.values(inputs)) el.disabled = mode === 'running' || mode === 'loading';
-      buttons.start.textContent = mode === 'paused' ? 'Resume' : 'Start';
+      for (const el of elements()) el.disabled = m === 'running' || m === 'loading';
+      buttons.start.textContent = m === 'paused' ? 'Resume' : 'Start';
+    },
+
+    get mode() {
+      return mode;
     },
 
     /** A short line under the buttons ('' hides it). */

@@ -1,19 +1,24 @@
 // Page wiring: settings (state.js) → controls (controls.js) → training worker
-// (worker.js) → status table and charts (chart.js).
+// (worker.js) → status table, charts (chart.js) and the geometry view
+// (geometry.js).
 
 import {
   RUN_DEFS,
-  enabledRuns,
+  runDef,
   MODEL,
   EVAL_EVERY,
+  GEOMETRY_EVERY_S,
   validateSettings,
   sameSettings,
   trainerConfig,
   architecture,
+  activationLabel,
+  archLabel,
   readHash,
   writeHash,
 } from './state.js';
 import { createControls } from './controls.js';
+import { createGeometryView, fmtSci } from './geometry.js';
 
 const $ = (sel, root = document) => root.querySelector(sel);
 
@@ -22,6 +27,11 @@ const fmtInt = (n) => (n == null ? '–' : Math.round(n).toLocaleString('en-US')
 const fmtFixed = (d) => (n) => (n == null || !Number.isFinite(n) ? '–' : n.toFixed(d));
 const fmtLoss = (n) => (n == null || !Number.isFinite(n) ? '–' : n < 1e-3 ? n.toExponential(2) : n.toPrecision(4));
 const fmtPct = (n) => (n == null || !Number.isFinite(n) ? '–' : `${(100 * n).toFixed(2)} %`);
+const fmtRate = (n) => (n == null || !(n > 0) ? '–' : n >= 100 ? fmtInt(n) : n.toFixed(1));
+const sentence = (s) => {
+  const t = String(s).trim();
+  return /[.!?]$/.test(t) ? t : `${t}.`;
+};
 
 // --------------------------------------------------------------- error banner
 const banner = $('#error');
@@ -40,45 +50,56 @@ const setStatus = (text) => {
   statusLine.textContent = text;
 };
 
+// ------------------------------------------------------------- app state
+const app = {
+  mode: 'loading',
+  gen: 0,
+  info: null, // {version, trainLen, testLen}
+  defaults: Object.fromEntries(RUN_DEFS.map((d) => [d.id, d.defaultLr])),
+  applied: null, // settings of the current trainers, null if there are none
+  trainersOk: false,
+  running: false,
+  wallRate: 0,
+  layerSizes: [MODEL.inputs, ...MODEL.hidden, MODEL.outputs],
+  runs: new Map(
+    RUN_DEFS.map((def) => [
+      def.id,
+      { def, included: false, lr: null, history: [], last: null, stepsPerSec: 0, failed: false, failure: null },
+    ]),
+  ),
+};
+const includedRuns = () => [...app.runs.values()].filter((r) => r.included);
+
 // --------------------------------------------------------- fixed description
-function fillDescription(trainLen, testLen) {
+function fillDescription() {
+  const raw = controls?.readRaw() ?? {};
   const fills = {
     arch: architecture(),
-    activation: MODEL.activation,
+    'arch-long': archLabel(app.applied?.arch ?? raw.arch ?? 'plain'),
+    activation: activationLabel(app.applied?.activation ?? raw.activation ?? 'relu'),
     batch: String(MODEL.batch),
     l2: String(MODEL.l2),
     'init-std': String(MODEL.init_std),
     'eval-every': String(EVAL_EVERY),
-    'train-len': trainLen == null ? null : fmtInt(trainLen),
-    'test-len': testLen == null ? null : fmtInt(testLen),
+    'geo-every': String(GEOMETRY_EVERY_S),
+    'train-len': app.info ? fmtInt(app.info.trainLen) : null,
+    'test-len': app.info ? fmtInt(app.info.testLen) : null,
   };
   for (const el of document.querySelectorAll('[data-fill]')) {
     const v = fills[el.dataset.fill];
     if (v != null) el.textContent = v;
   }
 }
-fillDescription();
-
-// ------------------------------------------------------------- app state
-const app = {
-  mode: 'loading',
-  gen: 0,
-  info: null, // {version, trainLen, testLen}
-  applied: null, // settings of the current trainers, null if there are none
-  trainersOk: false,
-  running: false,
-  runs: new Map(
-    enabledRuns().map((def) => [def.id, { def, history: [], last: null, stepsPerSec: 0, failed: false }]),
-  ),
-};
 
 // ------------------------------------------------------------ status table
 const tbody = $('#runs tbody');
 for (const { def } of app.runs.values()) {
   const tr = document.createElement('tr');
   tr.dataset.run = def.id;
+  tr.className = 'run-row';
   tr.innerHTML = `
     <th scope="row"><span class="swatch"></span><span class="run-label"></span></th>
+    <td data-col="lr" data-testid="lr-in-force" class="num"></td>
     <td data-col="state" data-testid="run-state"></td>
     <td data-col="step" data-testid="steps" class="num"></td>
     <td data-col="epoch" data-testid="epoch" class="num"></td>
@@ -89,23 +110,32 @@ for (const { def } of app.runs.values()) {
   $('.swatch', tr).style.background = def.color;
   $('.run-label', tr).textContent = def.label;
   for (const td of tr.querySelectorAll('td')) td.dataset.run = def.id;
-  tbody.append(tr);
+  const note = document.createElement('tr');
+  note.className = 'run-note';
+  note.dataset.run = def.id;
+  note.hidden = true;
+  note.innerHTML = `<td colspan="9"><div class="run-message" role="alert" data-testid="run-message" data-run="${def.id}"></div></td>`;
+  tbody.append(tr, note);
 }
 
 function renderRun(run) {
-  const tr = $(`tr[data-run="${run.def.id}"]`, tbody);
+  const id = run.def.id;
+  const tr = $(`tr.run-row[data-run="${id}"]`, tbody);
   const s = run.last;
   const cell = (col) => $(`[data-col="${col}"]`, tr);
   let state;
-  if (run.failed) state = 'stopped (error)';
+  if (!run.included) state = app.trainersOk || app.applied ? 'not included' : '–';
+  else if (run.failed) state = 'stopped (error)';
   else if (!app.trainersOk) state = app.mode === 'loading' ? 'loading' : '–';
   else if (app.running) state = 'training';
   else state = s ? 'paused' : 'ready';
   cell('state').textContent = state;
-  tr.dataset.state = run.failed ? 'failed' : app.running ? 'running' : 'idle';
-  cell('step').textContent = fmtInt(s?.step ?? (app.trainersOk ? 0 : null));
-  cell('epoch').textContent = fmtFixed(2)(s?.epoch ?? (app.trainersOk ? 0 : null));
-  cell('rate').textContent = app.running && !run.failed && run.stepsPerSec ? fmtInt(run.stepsPerSec) : '–';
+  tr.dataset.state = !run.included ? 'off' : run.failed ? 'failed' : app.running ? 'running' : 'idle';
+  const live = run.included && app.trainersOk;
+  cell('lr').textContent = run.included && run.lr != null ? String(run.lr) : '–';
+  cell('step').textContent = fmtInt(s?.step ?? (live ? 0 : null));
+  cell('epoch').textContent = fmtFixed(2)(s?.epoch ?? (live ? 0 : null));
+  cell('rate').textContent = app.running && !run.failed && run.included ? fmtRate(run.stepsPerSec) : '–';
   cell('train-loss').textContent = fmtLoss(s?.train_loss);
   cell('test-loss').textContent = fmtLoss(s?.test_loss);
   const acc = cell('test-accuracy');
@@ -115,34 +145,45 @@ function renderRun(run) {
   else delete acc.dataset.value;
   if (s) acc.dataset.step = String(s.step);
   else delete acc.dataset.step;
+
+  const note = $(`tr.run-note[data-run="${id}"]`, tbody);
+  note.hidden = !run.failure;
+  $('.run-message', note).textContent = run.failure ?? '';
 }
-const renderRuns = () => app.runs.forEach(renderRun);
+function renderRuns() {
+  app.runs.forEach(renderRun);
+  $('[data-role="wall-rate"]').textContent = app.running ? fmtRate(app.wallRate) : '–';
+}
 
 // ------------------------------------------------------------------ charts
 let charts = null;
 try {
   const { createChart } = await import('./chart.js');
-  const runs = [...app.runs.values()].map((r) => r.def);
   const loss = createChart($('#chart-loss'), { yLabel: 'cross-entropy', log: true, format: fmtLoss });
-  loss.setSeries(
-    runs.flatMap((d) => [
-      { key: `${d.id}:train`, label: `${d.label} train`, color: d.color },
-      { key: `${d.id}:test`, label: `${d.label} test`, color: d.color, dash: [6, 4], width: 1.5 },
-    ]),
-  );
   const accuracy = createChart($('#chart-accuracy'), {
     yLabel: 'test accuracy (%)',
     format: (v) => (v == null ? '–' : `${+v.toFixed(2)}`),
     range: (u, min, max) =>
       min == null ? [0, 100] : [Math.max(0, Math.floor((min - 1) / 5) * 5), Math.min(100, Math.ceil((max + 1) / 5) * 5)],
   });
-  accuracy.setSeries(runs.map((d) => ({ key: d.id, label: d.label, color: d.color })));
   charts = { loss, accuracy };
 } catch (e) {
   showError(
     `The charts could not be loaded (${e.message}). uPlot is copied into www/vendor/ by ` +
       '`npm ci && node scripts/vendor.mjs`.',
   );
+}
+
+/** One line per included run (train and test for the loss). */
+function setChartSeries(defs) {
+  if (!charts) return;
+  charts.loss.setSeries(
+    defs.flatMap((d) => [
+      { key: `${d.id}:train`, label: `${d.label} train`, color: d.color },
+      { key: `${d.id}:test`, label: `${d.label} test`, color: d.color, dash: [6, 4], width: 1.5 },
+    ]),
+  );
+  charts.accuracy.setSeries(defs.map((d) => ({ key: d.id, label: d.label, color: d.color })));
 }
 
 function clearCharts() {
@@ -157,22 +198,95 @@ function plotPoint(id, s) {
   charts.accuracy.addPoint(id, s.step, 100 * s.test_accuracy);
 }
 
+// ---------------------------------------------------------------- GPU status
+const gpuStatus = $('#gpu-status');
+function showGpu(report) {
+  let state;
+  let text;
+  if (report.available && report.ok) {
+    state = 'adapter';
+    text = `WebGPU: ${report.adapter} — metric kernel agrees with the CPU (max error ${fmtSci(report.max_abs_error, 1)})`;
+  } else if (report.available) {
+    state = 'mismatch';
+    const why = report.reason
+      ? `the metric kernel failed: ${report.reason}`
+      : `the metric kernel disagrees with the CPU (max error ${fmtSci(report.max_abs_error, 1)})`;
+    text = `WebGPU: ${report.adapter} — ${why}; training runs on the CPU`;
+  } else {
+    state = 'no-adapter';
+    // The crate's message already says "… the CPU backend is used instead"; keep the reason only.
+    // wgpu also lists every native backend this wasm build leaves out; those are noise here.
+    const full = String(report.reason ?? 'unknown reason');
+    const reason =
+      full
+        .replace(/^no GPU adapter is available \((.*)\); the CPU backend is used instead$/s, '$1')
+        .replace(/[;,]?\s*\w+ support not compiled in/g, '')
+        .replace(/^[;,\s]+|[;,\s]+$/g, '')
+        .trim() || full;
+    text = `No WebGPU adapter (${reason}) — training runs on the CPU`;
+    gpuStatus.dataset.reason = full;
+  }
+  gpuStatus.dataset.state = state;
+  if (Number.isFinite(report.max_abs_error)) gpuStatus.dataset.maxError = String(report.max_abs_error);
+  gpuStatus.title =
+    state === 'adapter'
+      ? "The WGSL kernel that updates RNGD's metrics ran on this adapter and matched the CPU reference. " +
+        'The training steps themselves run in WebAssembly on the CPU.'
+      : String(report.reason ?? '');
+  $('[data-role="text"]', gpuStatus).textContent = text;
+}
+
+// ---------------------------------------------------------------- geometry
+const geometry = {
+  view: createGeometryView($('#geometry'), { onChange: () => requestGeometry(true) }),
+  req: 0,
+  pending: null, // req id in flight
+  again: false, // a newer request is wanted once the pending one returns
+  lastAt: 0,
+};
+$('[data-action="geo-refresh"]').addEventListener('click', () => requestGeometry(true));
+geometry.view.setLayers(app.layerSizes);
+
+/** Ask the worker for the selected layer's diagnostics; one request at a time. */
+function requestGeometry(force = false) {
+  if (!app.trainersOk) return;
+  const { run, layer } = geometry.view.selection();
+  if (!run || !app.runs.get(run)?.included) return;
+  if (geometry.pending != null) {
+    if (force) geometry.again = true;
+    return;
+  }
+  geometry.pending = ++geometry.req;
+  geometry.lastAt = performance.now();
+  $('#geometry').dataset.busy = 'true';
+  send({ type: 'diagnostics', run, layer, req: geometry.pending });
+}
+
+setInterval(() => {
+  if (app.running && performance.now() - geometry.lastAt >= GEOMETRY_EVERY_S * 1000) requestGeometry();
+}, 500);
+
 // ---------------------------------------------------------------- controls
 const controls = createControls($('#controls'), {
   onStart: start,
   onPause: pause,
   onReset: reset,
-  onInput: refreshInputs,
+  onInput: () => {
+    refreshInputs();
+    if (!app.applied) preview();
+  },
 });
 controls.setRaw(readHash());
+controls.setDefaults(app.defaults);
+fillDescription();
 
 function refreshInputs() {
   const v = validateSettings(controls.readRaw());
   controls.showFieldErrors(v.errors);
-  const hasPoints = [...app.runs.values()].some((r) => r.last);
+  const hasPoints = includedRuns().some((r) => r.last);
   if (v.ok && app.trainersOk && hasPoints && !app.running && !sameSettings(v.values, app.applied)) {
-    controls.setHint('Settings changed: Start begins a new run with them.');
-    controls.setStartLabel('Start new run');
+    controls.setHint('Settings changed: Start begins new runs with them.');
+    controls.setStartLabel('Start new runs');
   } else {
     controls.setHint('');
     if (app.mode === 'paused') controls.setStartLabel('Resume');
@@ -180,26 +294,45 @@ function refreshInputs() {
   return v;
 }
 
+function statusText() {
+  const live = includedRuns().filter((r) => !r.failed);
+  const last = live.map((r) => r.last).find(Boolean) ?? includedRuns().map((r) => r.last).find(Boolean);
+  const names = live.map((r) => r.def.label).join(', ');
+  switch (app.mode) {
+    case 'unavailable':
+      return 'Training is unavailable (see the error above).';
+    case 'idle':
+    case 'ready':
+      return 'Ready. Press Start to train.';
+    case 'running':
+      if (!last) return `Training ${names}…`;
+      return live.length > 1
+        ? `Training ${names} in lock-step: step ${fmtInt(last.step)}, epoch ${fmtFixed(2)(last.epoch)}, ` +
+            `${fmtRate(app.wallRate)} steps/s together.`
+        : `Training ${names}: step ${fmtInt(last.step)}, epoch ${fmtFixed(2)(last.epoch)}, ` +
+            `${fmtRate(app.wallRate)} steps/s.`;
+    case 'paused':
+      return `Paused after ${fmtInt(last?.step ?? 0)} steps.`;
+    case 'finished':
+      return 'Stopped: every run has ended with an error.';
+    default:
+      return null;
+  }
+}
+
 function setMode(mode) {
   app.mode = mode;
   controls.setMode(mode);
   refreshInputs();
   renderRuns();
-  const steps = Math.max(0, ...[...app.runs.values()].map((r) => r.last?.step ?? 0));
-  const text = {
-    loading: null,
-    unavailable: 'Training is unavailable (see the error above).',
-    idle: 'Ready. Press Start to train.',
-    ready: 'Ready. Press Start to train.',
-    running: 'Training…',
-    paused: `Paused after ${fmtInt(steps)} steps.`,
-    finished: 'Stopped.',
-  }[mode];
+  const text = statusText();
   if (text) setStatus(text);
 }
 
 const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
-const send = (msg) => worker.postMessage({ ...msg, gen: app.gen });
+function send(msg) {
+  worker.postMessage({ ...msg, gen: app.gen });
+}
 
 function validatedOrReport(action) {
   const v = refreshInputs();
@@ -215,18 +348,30 @@ function sendReset(values) {
   app.applied = values;
   app.trainersOk = false;
   app.running = false;
+  app.wallRate = 0;
+  const ids = new Set(values.runs.map((r) => r.id));
   for (const r of app.runs.values()) {
+    r.included = ids.has(r.def.id);
+    r.lr = values.runs.find((x) => x.id === r.def.id)?.lr ?? app.defaults[r.def.id];
     r.history = [];
     r.last = null;
     r.stepsPerSec = 0;
     r.failed = false;
+    r.failure = null;
   }
+  const defs = includedRuns().map((r) => r.def);
+  setChartSeries(defs);
   clearCharts();
+  geometry.pending = null;
+  geometry.again = false;
+  geometry.view.setRuns(defs, 'rngd');
+  geometry.view.clear('No geometry yet: the view appears after the first steps.');
+  fillDescription();
   writeHash(values);
   send({
     type: 'reset',
     evalEvery: EVAL_EVERY,
-    runs: [...app.runs.values()].map((r) => ({ id: r.def.id, config: trainerConfig(r.def, values) })),
+    runs: values.runs.map((r) => ({ id: r.id, config: trainerConfig(r.id, values) })),
   });
 }
 
@@ -235,8 +380,10 @@ function start() {
   const values = validatedOrReport('start');
   if (!values) return;
   clearError();
-  const anyFailed = [...app.runs.values()].some((r) => r.failed);
-  if (!app.trainersOk || anyFailed || !sameSettings(values, app.applied)) sendReset(values);
+  // Survivors of a divergence resume with the same settings; new settings, or
+  // no survivor left, start every run afresh (from the same initialisation).
+  const live = includedRuns().filter((r) => !r.failed);
+  if (!app.trainersOk || live.length === 0 || !sameSettings(values, app.applied)) sendReset(values);
   send({ type: 'start' });
   // Optimistic; the worker's `running` message confirms or corrects it.
   app.running = true;
@@ -258,11 +405,11 @@ function reset() {
 }
 
 // ----------------------------------------------------------- worker messages
-const label = (id) => app.runs.get(id)?.def.label ?? RUN_DEFS.find((d) => d.id === id)?.label ?? id;
+const label = (id) => runDef(id)?.label ?? id;
 
 function idleMode() {
   if (!app.trainersOk) return 'idle';
-  const live = [...app.runs.values()].filter((r) => !r.failed);
+  const live = includedRuns().filter((r) => !r.failed);
   if (live.length === 0) return 'finished';
   return live.some((r) => r.last) ? 'paused' : 'ready';
 }
@@ -274,7 +421,9 @@ const handlers = {
 
   ready(msg) {
     app.info = { version: msg.version, trainLen: msg.trainLen, testLen: msg.testLen };
-    fillDescription(msg.trainLen, msg.testLen);
+    for (const [id, lr] of Object.entries(msg.defaults ?? {})) if (Number.isFinite(lr)) app.defaults[id] = lr;
+    controls.setDefaults(app.defaults);
+    fillDescription();
     $('#version').textContent = `rngd_lab ${msg.version}`;
     document.body.dataset.ready = 'true';
     setMode('idle');
@@ -283,26 +432,58 @@ const handlers = {
     );
   },
 
+  gpu(msg) {
+    showGpu(msg.report ?? { available: false, reason: 'no report' });
+  },
+
   'reset-done'(msg) {
-    app.trainersOk = msg.runs.length === app.runs.size;
+    app.trainersOk = msg.runs.length === includedRuns().length && msg.runs.length > 0;
+    for (const r of msg.runs) {
+      const run = app.runs.get(r.id);
+      if (run && Number.isFinite(r.lr)) run.lr = r.lr;
+      if (r.layers && r.id === msg.runs[0].id) {
+        const sizes = [MODEL.inputs, ...MODEL.hidden, MODEL.outputs];
+        if (sizes.length - 1 === r.layers) geometry.view.setLayers(sizes);
+      }
+    }
     if (!app.trainersOk) app.applied = null;
     if (!app.running) setMode(idleMode());
+    else renderRuns();
   },
 
   running(msg) {
     app.running = msg.running && app.trainersOk;
     setMode(app.running ? 'running' : idleMode());
+    // A fresh picture when training pauses.
+    if (!app.running && app.trainersOk) requestGeometry(true);
   },
 
   point(msg) {
     const run = app.runs.get(msg.run);
     if (!run) return;
     const s = msg.snapshot;
+    const first = !includedRuns().some((r) => r.last);
     run.last = s;
     run.stepsPerSec = msg.stepsPerSec;
+    if (msg.wallStepsPerSec > 0) app.wallRate = msg.wallStepsPerSec;
     run.history.push(s);
     plotPoint(msg.run, s);
     renderRun(run);
+    $('[data-role="wall-rate"]').textContent = app.running ? fmtRate(app.wallRate) : '–';
+    if (app.mode === 'running') setStatus(statusText());
+    if (first) requestGeometry(true);
+  },
+
+  diagnostics(msg) {
+    if (msg.req !== geometry.pending) return;
+    geometry.pending = null;
+    delete $('#geometry').dataset.busy;
+    const sel = geometry.view.selection();
+    if (msg.run === sel.run && msg.layer === sel.layer) geometry.view.show(msg);
+    if (geometry.again || msg.run !== sel.run || msg.layer !== sel.layer) {
+      geometry.again = false;
+      requestGeometry();
+    }
   },
 
   error(msg) {
@@ -316,14 +497,19 @@ const handlers = {
         break;
       case 'step': {
         const run = app.runs.get(msg.run);
-        if (run) run.failed = true;
-        let text = `The ${label(msg.run)} run stopped: ${msg.message.trim()}`;
-        if (!/[.!?]$/.test(text)) text += '.';
+        let text = `The ${label(msg.run)} run stopped: ${sentence(msg.message)}`;
         if (/diverg|nan|inf/i.test(msg.message) && !/learning rate/i.test(msg.message)) {
           text += ' Try a smaller learning rate.';
         }
-        if (run?.last) text += ` The charts show the run up to step ${fmtInt(run.last.step)}.`;
-        showError(text);
+        if (run?.last) text += ` The charts show it up to step ${fmtInt(run.last.step)}.`;
+        const others = includedRuns().filter((r) => r !== run && !r.failed);
+        if (others.length) text += ` ${others.map((r) => r.def.label).join(' and ')} ${others.length > 1 ? 'go' : 'goes'} on.`;
+        if (run) {
+          run.failed = true;
+          run.failure = text;
+        } else {
+          showError(text);
+        }
         renderRuns();
         break;
       }
@@ -336,7 +522,7 @@ const handlers = {
 
 worker.addEventListener('message', (ev) => {
   const msg = ev.data;
-  // Drop messages that belong to a run that has since been reset.
+  // Drop messages that belong to runs that have since been reset.
   if (msg.gen !== undefined && msg.gen !== app.gen && msg.type !== 'error') return;
   if (msg.type === 'error' && msg.gen !== undefined && msg.gen !== app.gen && msg.phase !== 'init') return;
   handlers[msg.type]?.(msg);
@@ -358,6 +544,19 @@ window.addEventListener('hashchange', () => {
   refreshInputs();
 });
 
+/** Before the first Start, the table, legends and description follow the form. */
+function preview() {
+  const raw = controls.readRaw();
+  const ids = new Set(RUN_DEFS.filter((d) => raw[`on-${d.id}`]).map((d) => d.id));
+  const before = includedRuns().map((r) => r.def.id).join();
+  for (const r of app.runs.values()) r.included = ids.has(r.def.id);
+  const defs = includedRuns().map((r) => r.def);
+  if (defs.map((d) => d.id).join() !== before) setChartSeries(defs);
+  geometry.view.setRuns(defs, 'rngd');
+  fillDescription();
+  renderRuns();
+}
+preview();
 controls.setMode('loading');
 refreshInputs();
 renderRuns();
@@ -366,6 +565,7 @@ renderRuns();
 window.rngdLab = {
   app,
   charts,
+  geometry,
   history: (id) => (app.runs.get(id)?.history ?? []).map((s) => ({ ...s })),
   send,
 };

@@ -1,20 +1,39 @@
 // Page configuration: the runs that can be shown, the fixed model and
 // training settings, the user-editable settings with their validation, and
-// the mirror of those settings in the URL hash (e.g. `#lr=0.05&seed=1`).
+// the mirror of those settings in the URL hash
+// (e.g. `#runs=sgd,adam,rngd&arch=plain&act=relu&seed=1&lr-sgd=0.05`).
 //
 // Nothing here touches the DOM or the worker, so it is easy to extend: a new
-// optimizer is one more entry in RUN_DEFS, a new input one more entry in
-// FIELDS (plus its <input> in index.html).
+// optimizer is one more entry in RUN_DEFS (plus its row in index.html).
 
-/** Runs the page knows about. Only SGD is enabled for now; Adam and RNGD
- *  will be switched on when the wasm side supports them. */
+/** Runs the page knows about, trained side by side from the same seed.
+ *  Colours: the Okabe–Ito palette, distinguishable with colour-vision
+ *  deficiencies; the charts also tell train from test by the dash pattern.
+ *  `defaultLr` is only a fallback: the worker reads the crate's defaults. */
 export const RUN_DEFS = [
-  { id: 'sgd', label: 'SGD', optimizer: 'sgd', color: '#2563eb', enabled: true },
-  { id: 'adam', label: 'Adam', optimizer: 'adam', color: '#d97706', enabled: false },
-  { id: 'rngd', label: 'RNGD', optimizer: 'rngd', color: '#059669', enabled: false },
+  { id: 'sgd', label: 'SGD', optimizer: 'sgd', color: '#0072B2', defaultLr: 0.1 },
+  { id: 'adam', label: 'Adam', optimizer: 'adam', color: '#D55E00', defaultLr: 0.001 },
+  { id: 'rngd', label: 'RNGD', optimizer: 'rngd', color: '#009E73', defaultLr: 0.05 },
 ];
 
-export const enabledRuns = () => RUN_DEFS.filter((r) => r.enabled);
+export const runDef = (id) => RUN_DEFS.find((d) => d.id === id);
+
+/** Choices of the shared architecture and activation (values are the crate's). */
+export const ARCHS = [
+  { value: 'plain', label: 'Plain', long: 'plain' },
+  { value: 'bna', label: 'BNA (batch norm)', long: 'batch-normalised (BNA)' },
+];
+
+export const ACTIVATIONS = [
+  { value: 'relu', label: 'ReLU' },
+  { value: 'prelu:0.25', label: 'PReLU (leak 0.25)' },
+  { value: 'elu:1', label: 'ELU (α = 1)' },
+  { value: 'tanh', label: 'tanh' },
+  { value: 'sigmoid', label: 'sigmoid' },
+];
+
+export const activationLabel = (v) => ACTIVATIONS.find((a) => a.value === v)?.label ?? v;
+export const archLabel = (v) => ARCHS.find((a) => a.value === v)?.long ?? v;
 
 /** The network and the parts of the training setup that the page does not let
  *  the user change. These are sent explicitly to the Trainer, so that the
@@ -23,7 +42,6 @@ export const MODEL = Object.freeze({
   inputs: 784,
   hidden: Object.freeze([80, 80, 80]),
   outputs: 10,
-  activation: 'ReLU',
   batch: 50,
   l2: 1e-3,
   init_std: 0.1,
@@ -33,7 +51,15 @@ export const MODEL = Object.freeze({
  *  split, so it is not taken every step). */
 export const EVAL_EVERY = 25;
 
-export const DEFAULT_SETTINGS = Object.freeze({ lr: 0.05, seed: 1 });
+/** Seconds between two automatic refreshes of the geometry view while training. */
+export const GEOMETRY_EVERY_S = 3;
+
+export const DEFAULT_RAW = Object.freeze({
+  seed: '1',
+  arch: 'plain',
+  activation: 'relu',
+  ...Object.fromEntries(RUN_DEFS.flatMap((d) => [[`on-${d.id}`, true], [`lr-${d.id}`, '']])),
+});
 
 const MAX_SEED = 2 ** 32 - 1;
 
@@ -45,89 +71,105 @@ function parseNumber(text) {
   return Number(s);
 }
 
-/** The user-editable settings. `parse(text)` returns `{ value }` or `{ error }`
- *  with a message meant for the page. */
-export const FIELDS = [
-  {
-    key: 'lr',
-    label: 'Learning rate',
-    parse(text) {
-      const v = parseNumber(text);
-      if (String(text).trim() === '') return { error: 'Learning rate is required.' };
-      if (Number.isNaN(v)) return { error: `Learning rate must be a number, got "${String(text).trim()}".` };
-      if (!Number.isFinite(v)) return { error: 'Learning rate must be finite.' };
-      if (v <= 0) return { error: `Learning rate must be greater than 0, got ${v}.` };
-      return { value: v };
-    },
-  },
-  {
-    key: 'seed',
-    label: 'Seed',
-    parse(text) {
-      const s = String(text).trim();
-      if (s === '') return { error: 'Seed is required.' };
-      if (!/^\d+$/.test(s)) {
-        return { error: `Seed must be a whole number ≥ 0, got "${s}".` };
-      }
-      const v = Number(s);
-      if (v > MAX_SEED) return { error: `Seed must be at most ${MAX_SEED}.` };
-      return { value: v };
-    },
-  },
-];
+/** A learning rate: empty means the optimizer's default (null). The upper
+ *  bound is the crate's business; its message is shown when it refuses. */
+export function parseLr(text, label) {
+  const s = String(text ?? '').trim();
+  if (s === '') return { value: null };
+  const v = parseNumber(s);
+  if (Number.isNaN(v)) return { error: `${label} learning rate must be a number, got "${s}".` };
+  if (!Number.isFinite(v)) return { error: `${label} learning rate must be finite.` };
+  if (v <= 0) return { error: `${label} learning rate must be greater than 0, got ${v}.` };
+  return { value: v };
+}
+
+export function parseSeed(text) {
+  const s = String(text ?? '').trim();
+  if (s === '') return { error: 'Seed is required.' };
+  if (!/^\d+$/.test(s)) return { error: `Seed must be a whole number ≥ 0, got "${s}".` };
+  const v = Number(s);
+  if (v > MAX_SEED) return { error: `Seed must be at most ${MAX_SEED}.` };
+  return { value: v };
+}
+
+/** Keys of the text inputs that can carry a message. */
+export const TEXT_KEYS = ['seed', ...RUN_DEFS.map((d) => `lr-${d.id}`)];
 
 /**
- * Validate raw input strings.
- * @param {Record<string,string>} raw
- * @returns {{ok: boolean, values: Record<string,number>, errors: Record<string,string>}}
+ * Validate the raw form state: strings for text inputs and selects, booleans
+ * for the run checkboxes. Learning rates of runs that are not included are
+ * not checked.
+ * @returns {{ok: boolean, values: object, errors: Record<string,string>}}
+ *   values: {seed, arch, activation, runs: [{id, lr (null = default)}]}
  */
 export function validateSettings(raw) {
-  const values = {};
   const errors = {};
-  for (const f of FIELDS) {
-    const r = f.parse(raw[f.key] ?? '');
-    if ('error' in r) errors[f.key] = r.error;
-    else values[f.key] = r.value;
+  const seed = parseSeed(raw.seed);
+  if ('error' in seed) errors.seed = seed.error;
+  const arch = ARCHS.some((a) => a.value === raw.arch) ? raw.arch : DEFAULT_RAW.arch;
+  const activation = ACTIVATIONS.some((a) => a.value === raw.activation) ? raw.activation : DEFAULT_RAW.activation;
+  const runs = [];
+  for (const d of RUN_DEFS) {
+    if (!raw[`on-${d.id}`]) continue;
+    const lr = parseLr(raw[`lr-${d.id}`], d.label);
+    if ('error' in lr) errors[`lr-${d.id}`] = lr.error;
+    else runs.push({ id: d.id, lr: lr.value });
   }
-  return { ok: Object.keys(errors).length === 0, values, errors };
+  if (!RUN_DEFS.some((d) => raw[`on-${d.id}`])) errors.runs = 'Choose at least one optimizer to train.';
+  const ok = Object.keys(errors).length === 0;
+  return { ok, values: ok ? { seed: seed.value, arch, activation, runs } : null, errors };
 }
 
 export function sameSettings(a, b) {
   if (!a || !b) return false;
-  return FIELDS.every((f) => Object.is(a[f.key], b[f.key]));
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 /** The config object passed to `new Trainer(config, data)` for one run. Only
- *  fields of the wasm contract: unknown fields are an error there. */
-export function trainerConfig(runDef, settings) {
-  return {
-    optimizer: runDef.optimizer,
+ *  fields of the wasm contract: unknown fields are an error there. `lr` is
+ *  left out for the optimizer's default. */
+export function trainerConfig(id, settings) {
+  const run = settings.runs.find((r) => r.id === id);
+  const config = {
+    optimizer: runDef(id).optimizer,
+    arch: settings.arch,
+    activation: settings.activation,
     hidden: [...MODEL.hidden],
-    lr: settings.lr,
     batch: MODEL.batch,
     seed: settings.seed,
     l2: MODEL.l2,
     init_std: MODEL.init_std,
   };
+  if (run?.lr != null) config.lr = run.lr;
+  return config;
 }
 
 /** "784-80-80-80-10" */
 export const architecture = () => [MODEL.inputs, ...MODEL.hidden, MODEL.outputs].join('-');
 
-/** Raw setting strings from the URL hash; missing keys get the defaults. */
+/** Raw form state from the URL hash; missing keys get the defaults. */
 export function readHash(hash = location.hash) {
   const params = new URLSearchParams(hash.replace(/^#/, ''));
-  const raw = {};
-  for (const f of FIELDS) {
-    raw[f.key] = params.has(f.key) ? params.get(f.key) : String(DEFAULT_SETTINGS[f.key]);
+  const raw = { ...DEFAULT_RAW };
+  if (params.has('seed')) raw.seed = params.get('seed');
+  if (params.has('arch')) raw.arch = params.get('arch');
+  if (params.has('act')) raw.activation = params.get('act');
+  if (params.has('runs')) {
+    const on = new Set(params.get('runs').split(','));
+    for (const d of RUN_DEFS) raw[`on-${d.id}`] = on.has(d.id);
   }
+  for (const d of RUN_DEFS) if (params.has(`lr-${d.id}`)) raw[`lr-${d.id}`] = params.get(`lr-${d.id}`);
   return raw;
 }
 
 /** Mirror valid settings in the URL hash without adding history entries. */
 export function writeHash(values) {
   const params = new URLSearchParams();
-  for (const f of FIELDS) params.set(f.key, String(values[f.key]));
-  const hash = '#' + params.toString();
+  params.set('runs', values.runs.map((r) => r.id).join(','));
+  params.set('arch', values.arch);
+  params.set('act', values.activation);
+  params.set('seed', String(values.seed));
+  for (const r of values.runs) if (r.lr != null) params.set(`lr-${r.id}`, String(r.lr));
+  const hash = '#' + params.toString().replace(/%2C/g, ',').replace(/%3A/g, ':');
   if (location.hash !== hash) history.replaceState(null, '', hash);
 }

@@ -105,3 +105,62 @@ export async function screenshot(page, name) {
   await page.screenshot({ path: file, fullPage: true });
   return file;
 }
+
+// ------------------------------------------------------------ page helpers
+
+export const READY_TIMEOUT = 90_000; // wasm + dataset load
+
+/** Open the page in a fresh context of `browser`; resolves once the worker
+ *  reported ready (or the page shows an error). */
+export async function openPage(browser, server, t, { viewport = { width: 1280, height: 900 } } = {}) {
+  const context = await browser.newContext({ viewport });
+  t.after(() => context.close().catch(() => {}));
+  const page = await context.newPage();
+  const errors = collectErrors(page);
+  await page.goto(server.url);
+  await page.waitForFunction(
+    () => document.body.dataset.ready === 'true' || !document.querySelector('#error').hidden,
+    null,
+    { timeout: READY_TIMEOUT, polling: 200 },
+  );
+  return { page, errors };
+}
+
+/** The text of the page's error banner, or null when it is hidden. */
+export async function errorBanner(page) {
+  const el = page.getByTestId('error');
+  return (await el.isVisible()) ? (await el.locator('[data-role="message"]').innerText()).trim() : null;
+}
+
+/** Check exactly the optimizers in `ids` ('sgd', 'adam', 'rngd'). */
+export async function chooseRuns(page, ids) {
+  for (const id of ['sgd', 'adam', 'rngd']) await page.getByTestId(`use-${id}`).setChecked(ids.includes(id));
+}
+
+/** A cell of a run's row in the status table, by its data-testid. */
+export const cell = (page, testid, run) => page.locator(`[data-testid="${testid}"][data-run="${run}"]`);
+
+/** The step of a run's latest point (0 before the first). */
+export async function runStep(page, run) {
+  return Number(await cell(page, 'test-accuracy', run).getAttribute('data-step')) || 0;
+}
+
+/** Wait until every run in `runs` has a point at step ≥ min, or the error banner shows. */
+export async function waitForSteps(page, runs, min, timeout = 60_000) {
+  await page.waitForFunction(
+    ([ids, n]) =>
+      ids.every((id) => Number(document.querySelector(`[data-testid="test-accuracy"][data-run="${id}"]`)?.dataset.step) >= n) ||
+      !document.querySelector('#error').hidden,
+    [runs, min],
+    { timeout, polling: 200 },
+  );
+}
+
+/** Save a screenshot named after a failing test (best effort). */
+export async function saveFailure(t, page) {
+  try {
+    await screenshot(page, `failure-${t.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}.png`);
+  } catch {
+    // the page may be gone
+  }
+}
