@@ -3,6 +3,7 @@
 mod args;
 mod bench;
 mod dump;
+mod report;
 mod run;
 
 use std::process::ExitCode;
@@ -24,6 +25,8 @@ enum Command {
     Compare(run::CompareArgs),
     /// Time a step of each optimizer and split RNGD's step into its parts.
     Bench(bench::BenchArgs),
+    /// Choose learning rates on validation accuracy and draw Fig. 2 and a table from run records.
+    Report(report::ReportArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -31,6 +34,7 @@ pub fn main() -> ExitCode {
         Command::Train(a) => run::train(a),
         Command::Compare(a) => run::compare(a),
         Command::Bench(a) => bench::bench(a),
+        Command::Report(a) => report::report(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
