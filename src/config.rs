@@ -127,9 +127,9 @@ impl TrainConfig {
 #[cfg(test)]
 mod tests {
     // In wasm, `#[test]` means wasm-bindgen-test, so the same tests run in headless Chrome.
+    use super::*;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
-    use super::*;
 
     #[test]
     fn defaults_are_valid_and_match_the_paper() {
@@ -176,7 +176,8 @@ mod tests {
         let e = serde_json::from_str::<TrainConfig>(r#"{"rngd": {"lambda": 0.1, "T": 3}}"#).unwrap_err();
         assert!(e.to_string().contains("unknown field `T`"), "{e}");
         let c: TrainConfig =
-            serde_json::from_str(r#"{"lr": 0.2, "optimizer": "rngd", "arch": "bna", "activation": "elu:0.5"}"#).unwrap();
+            serde_json::from_str(r#"{"lr": 0.2, "optimizer": "rngd", "arch": "bna", "activation": "elu:0.5"}"#)
+                .unwrap();
         assert_eq!((c.lr(), c.batch, c.arch, c.activation), (0.2, 50, Arch::Bna, Activation::Elu { alpha: 0.5 }));
         assert_eq!(TrainConfig { optimizer: OptimizerKind::Adam, ..Default::default() }.lr(), 1e-3);
     }

@@ -111,7 +111,12 @@ impl Trainer {
                 let x = f.inputs[layer].view();
                 let per_neuron = layer > 0 && hidden;
                 let spectra = if per_neuron {
-                    spectra_of(&fisher::nonlinear_layer_rfim_batch(net.activation, net.weights[layer].view(), x, omega))?
+                    spectra_of(&fisher::nonlinear_layer_rfim_batch(
+                        net.activation,
+                        net.weights[layer].view(),
+                        x,
+                        omega,
+                    ))?
                 } else {
                     vec![Spectrum::of(fisher::linear_layer_rfim_batch(x).view())?]
                 };
@@ -133,13 +138,13 @@ impl Trainer {
 #[cfg(test)]
 mod tests {
     // In wasm, `#[test]` means wasm-bindgen-test, so the same tests run in headless Chrome.
-    #[cfg(target_arch = "wasm32")]
-    use wasm_bindgen_test::wasm_bindgen_test as test;
     use super::*;
     use crate::data::{idx, Dataset, PIXELS};
     use crate::optim::OptimizerKind;
     use crate::TrainConfig;
     use std::sync::Arc;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn tiny_data() -> Arc<Dataset> {
         let n = 40;

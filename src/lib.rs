@@ -26,8 +26,8 @@ pub mod train;
 mod web;
 
 pub use config::{ConfigError, TrainConfig};
-pub use optim::OptimizerKind;
 pub use data::{DataError, Dataset};
+pub use optim::OptimizerKind;
 pub use train::{Evaluation, Snapshot, TrainError, Trainer};
 
 #[cfg(all(test, target_arch = "wasm32"))]

@@ -35,9 +35,9 @@ pub fn truncated_normal<R: Rng + ?Sized>(rng: &mut R, std: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     // In wasm, `#[test]` means wasm-bindgen-test, so the same tests run in headless Chrome.
+    use super::*;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
-    use super::*;
 
     #[test]
     fn truncated_normal_stays_in_range_with_the_right_spread() {

@@ -70,7 +70,8 @@ pub struct Trainer {
 impl Trainer {
     pub fn new(config: TrainConfig, data: Arc<Dataset>) -> Result<Trainer, TrainError> {
         config.validate(data.train.len())?;
-        let net = Mlp::new(&config.sizes(PIXELS, CLASSES), config.activation, config.arch, config.init_std, config.seed);
+        let net =
+            Mlp::new(&config.sizes(PIXELS, CLASSES), config.activation, config.arch, config.init_std, config.seed);
         let optimizer = build_optimizer(&config, &net);
         let order = BatchOrder::new(data.train.len(), config.batch, config.seed);
         Ok(Trainer {
@@ -176,7 +177,8 @@ impl Trainer {
             return;
         }
         self.net.update_running_stats(&lg.forward);
-        let ctx = StepContext { forward: &lg.forward, weight_layers: self.net.layers(), activation: self.net.activation };
+        let ctx =
+            StepContext { forward: &lg.forward, weight_layers: self.net.layers(), activation: self.net.activation };
         if self.record_gradients {
             self.last_gradients = Some(lg.grads.clone());
         }
@@ -215,11 +217,18 @@ impl Trainer {
 
     /// Test metrics now, and the mean training loss since the previous snapshot.
     pub fn snapshot(&mut self) -> Snapshot {
-        let train_loss = if self.loss_count > 0 { Some(self.loss_sum / self.loss_count as f64) } else { self.last_loss };
+        let train_loss =
+            if self.loss_count > 0 { Some(self.loss_sum / self.loss_count as f64) } else { self.last_loss };
         self.loss_sum = 0.0;
         self.loss_count = 0;
         let test = self.evaluate_test();
-        Snapshot { step: self.step, epoch: self.epoch(), train_loss, test_loss: test.loss, test_accuracy: test.accuracy }
+        Snapshot {
+            step: self.step,
+            epoch: self.epoch(),
+            train_loss,
+            test_loss: test.loss,
+            test_accuracy: test.accuracy,
+        }
     }
 }
 

@@ -139,7 +139,9 @@ pub async fn gpu_self_test() -> Result<JsValue, JsError> {
                     "max_abs_error": err,
                     "ok": err <= selftest::METRIC_TOLERANCE,
                 }),
-                Err(e) => serde_json::json!({ "available": true, "adapter": ctx.describe(), "ok": false, "reason": e.to_string() }),
+                Err(e) => {
+                    serde_json::json!({ "available": true, "adapter": ctx.describe(), "ok": false, "reason": e.to_string() })
+                }
             }
         }
     };

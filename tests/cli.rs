@@ -133,7 +133,8 @@ fn dump_writes_numpy_files_in_the_documented_layout() {
         "1,2,3",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let meta: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("meta.json")).unwrap()).unwrap();
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("meta.json")).unwrap()).unwrap();
     assert_eq!(meta["sizes"], serde_json::json!([784, 12, 9, 10]));
     assert_eq!(meta["optimizer"], "rngd");
     assert_eq!(meta["config"]["rngd"]["refresh"], 2);
@@ -194,6 +195,9 @@ fn data_folder_of_idx_files_is_read_and_corruption_named() {
     std::fs::write(dir.join("t10k-labels-idx1-ubyte"), encode_ubyte(&[n], &bad)).unwrap();
     let o = run(&["train", "--data", dir.to_str().unwrap(), "--epochs", "1"]);
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("test split: test labels: label 11 at index 7 is out of range 0..10"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("test split: test labels: label 11 at index 7 is out of range 0..10"),
+        "{}",
+        stderr(&o)
+    );
 }
-

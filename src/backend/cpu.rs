@@ -24,10 +24,10 @@ pub fn metric_update(g: &mut Array3<f32>, h: ArrayView2<f32>, nu: ArrayView2<f32
 #[cfg(test)]
 mod tests {
     // In wasm, `#[test]` means wasm-bindgen-test, so the same tests run in headless Chrome.
-    #[cfg(target_arch = "wasm32")]
-    use wasm_bindgen_test::wasm_bindgen_test as test;
     use super::*;
     use ndarray::{array, Array2};
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn one_sample_one_neuron_by_hand() {

@@ -54,9 +54,9 @@ impl BatchOrder {
 #[cfg(test)]
 mod tests {
     // In wasm, `#[test]` means wasm-bindgen-test, so the same tests run in headless Chrome.
+    use super::*;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
-    use super::*;
 
     #[test]
     fn each_epoch_is_a_permutation_and_epochs_differ() {

@@ -134,9 +134,9 @@ impl Dataset {
 #[cfg(test)]
 mod tests {
     // In wasm, `#[test]` means wasm-bindgen-test, so the same tests run in headless Chrome.
+    use super::*;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
-    use super::*;
 
     fn split_bytes(labels: &[u8]) -> (Vec<u8>, Vec<u8>) {
         let n = labels.len();

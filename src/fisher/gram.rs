@@ -47,10 +47,8 @@ pub fn kron_gram<F: NdFloat>(coef: ArrayView3<F>, xt: ArrayView2<F>) -> Array2<F
     for i in 0..m {
         for j in i..m {
             let block = weighted_gram(xt, coef.slice(s![.., i, j]));
-            g.slice_mut(s![i * d..(i + 1) * d, j * d..(j + 1) * d])
-                .assign(&block);
-            g.slice_mut(s![j * d..(j + 1) * d, i * d..(i + 1) * d])
-                .assign(&block.t());
+            g.slice_mut(s![i * d..(i + 1) * d, j * d..(j + 1) * d]).assign(&block);
+            g.slice_mut(s![j * d..(j + 1) * d, i * d..(i + 1) * d]).assign(&block.t());
         }
     }
     g
@@ -61,8 +59,7 @@ pub fn block_diag<F: NdFloat>(blocks: ArrayView3<F>) -> Array2<F> {
     let (m, d) = (blocks.len_of(Axis(0)), blocks.len_of(Axis(1)));
     let mut g = Array2::zeros((m * d, m * d));
     for (i, b) in blocks.outer_iter().enumerate() {
-        g.slice_mut(s![i * d..(i + 1) * d, i * d..(i + 1) * d])
-            .assign(&b);
+        g.slice_mut(s![i * d..(i + 1) * d, i * d..(i + 1) * d]).assign(&b);
     }
     g
 }

@@ -32,8 +32,8 @@ mod tests;
 
 pub use gram::{augment, augment_rows, block_diag, repeat_block_diag};
 pub use layer::{
-    layer_selectors, linear_layer_rfim, linear_layer_rfim_batch, nonlinear_layer_rfim,
-    nonlinear_layer_rfim_batch, softmax_layer_rfim, softmax_layer_rfim_batch,
+    layer_selectors, linear_layer_rfim, linear_layer_rfim_batch, nonlinear_layer_rfim, nonlinear_layer_rfim_batch,
+    softmax_layer_rfim, softmax_layer_rfim_batch,
 };
 pub use neuron::{neuron_rfim, neuron_rfim_batch, neuron_selector, neuron_selectors};
 pub use transfer::{relu_omega, Transfer};

@@ -131,10 +131,7 @@ pub fn assert_matches(est: &FisherEstimate, closed: &Array2<f64>, label: &str) -
     for ((idx, &mc), &g) in est.mean.indexed_iter().zip(closed.iter()) {
         let se = est.se[idx];
         let dev = (mc - g).abs();
-        assert!(
-            dev <= Z * se + ABS_SLACK,
-            "{label}: entry {idx:?} MC {mc} vs closed {g} (SE {se})"
-        );
+        assert!(dev <= Z * se + ABS_SLACK, "{label}: entry {idx:?} MC {mc} vs closed {g} (SE {se})");
         if se > 0.0 {
             worst = worst.max(dev / se);
         }
@@ -146,8 +143,6 @@ pub fn assert_matches(est: &FisherEstimate, closed: &Array2<f64>, label: &str) -
 /// The smallest eigenvalue of a symmetric matrix (faer's self-adjoint solver).
 pub fn min_eigenvalue(g: &Array2<f64>) -> f64 {
     let m = faer::Mat::<f64>::from_fn(g.nrows(), g.ncols(), |i, j| g[[i, j]]);
-    let ev = m
-        .self_adjoint_eigenvalues(faer::Side::Lower)
-        .expect("eigenvalues converge");
+    let ev = m.self_adjoint_eigenvalues(faer::Side::Lower).expect("eigenvalues converge");
     ev.into_iter().fold(f64::INFINITY, f64::min)
 }

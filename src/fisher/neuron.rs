@@ -17,12 +17,7 @@ pub fn pre_activation<F: NdFloat>(w: ArrayView1<F>, x: ArrayView1<F>) -> F {
 
 /// The selector ν_f(w, x) of one neuron on one sample: large where the
 /// neuron is in its "effective learning zone" (paper §3.1).
-pub fn neuron_selector<F: NdFloat>(
-    act: impl Into<Transfer>,
-    w: ArrayView1<F>,
-    x: ArrayView1<F>,
-    omega: f64,
-) -> F {
+pub fn neuron_selector<F: NdFloat>(act: impl Into<Transfer>, w: ArrayView1<F>, x: ArrayView1<F>, omega: f64) -> F {
     act.into().nu(pre_activation(w, x), omega)
 }
 
@@ -35,18 +30,11 @@ pub fn neuron_selectors<F: NdFloat>(
 ) -> Array1<F> {
     let tr = act.into();
     let w2 = w.insert_axis(Axis(1));
-    super::gram::pre_activations(w2, x)
-        .column(0)
-        .mapv(|t| tr.nu(t, omega))
+    super::gram::pre_activations(w2, x).column(0).mapv(|t| tr.nu(t, omega))
 }
 
 /// g^y(w | x) = ν_f(wᵀx̃)·x̃x̃ᵀ, a (d+1) × (d+1) matrix.
-pub fn neuron_rfim<F: NdFloat>(
-    act: impl Into<Transfer>,
-    w: ArrayView1<F>,
-    x: ArrayView1<F>,
-    omega: f64,
-) -> Array2<F> {
+pub fn neuron_rfim<F: NdFloat>(act: impl Into<Transfer>, w: ArrayView1<F>, x: ArrayView1<F>, omega: f64) -> Array2<F> {
     let xt = augment(x);
     let nu = neuron_selector(act, w, x, omega);
     let col = xt.view().insert_axis(Axis(1));

@@ -17,8 +17,8 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
 use super::montecarlo::{
-    assert_matches, estimate_fisher, fd_gradient, log_lik_unit, min_eigenvalue, sample_unit,
-    vec_cols, FisherEstimate, TRANSFERS, Z,
+    assert_matches, estimate_fisher, fd_gradient, log_lik_unit, min_eigenvalue, sample_unit, vec_cols, FisherEstimate,
+    TRANSFERS, Z,
 };
 use super::*;
 use crate::model::Activation;
@@ -45,9 +45,7 @@ fn dot_aug(w: &[f64], xt: &[f64]) -> f64 {
 /// Pre-activations of the units of a layer given as stacked columns `theta`.
 fn layer_pre(theta: &[f64], xt: &[f64], m: usize) -> Vec<f64> {
     let d = xt.len();
-    (0..m)
-        .map(|i| dot_aug(&theta[i * d..(i + 1) * d], xt))
-        .collect()
+    (0..m).map(|i| dot_aug(&theta[i * d..(i + 1) * d], xt)).collect()
 }
 
 fn assert_close(a: ArrayView2<f64>, b: ArrayView2<f64>, tol: f64, label: &str) {
@@ -67,12 +65,7 @@ fn neuron_cases() -> Vec<(Array1<f64>, Array1<f64>)> {
     ]
 }
 
-fn mc_neuron(
-    tr: Transfer,
-    w: ArrayView1<f64>,
-    x: ArrayView1<f64>,
-    rng: &mut ChaCha8Rng,
-) -> FisherEstimate {
+fn mc_neuron(tr: Transfer, w: ArrayView1<f64>, x: ArrayView1<f64>, rng: &mut ChaCha8Rng) -> FisherEstimate {
     let xt = augment(x).to_vec();
     let w0 = w.to_vec();
     let t = dot_aug(&w0, &xt);
@@ -86,14 +79,8 @@ fn mc_neuron(
 fn neuron_rfim_matches_monte_carlo_for_every_unit() {
     let mut rng = test_rng(11);
     let cases = neuron_cases();
-    let ts: Vec<f64> = cases
-        .iter()
-        .map(|(w, x)| neuron::pre_activation(w.view(), x.view()))
-        .collect();
-    assert!(
-        ts.iter().filter(|&&t| t < 0.0).count() >= 2 && ts.iter().any(|&t| t > 0.5),
-        "{ts:?}"
-    );
+    let ts: Vec<f64> = cases.iter().map(|(w, x)| neuron::pre_activation(w.view(), x.view())).collect();
+    assert!(ts.iter().filter(|&&t| t < 0.0).count() >= 2 && ts.iter().any(|&t| t > 0.5), "{ts:?}");
     for tr in TRANSFERS {
         for (w, x) in &cases {
             let est = mc_neuron(tr, w.view(), x.view(), &mut rng);
@@ -115,16 +102,10 @@ fn linear_and_nonlinear_layers_match_monte_carlo() {
     for tr in TRANSFERS {
         let t = layer_pre(&theta, &xt, 3);
         let est = estimate_fisher(N, theta.len(), || {
-            let y: Vec<f64> = t
-                .iter()
-                .map(|&t| sample_unit(tr, t, OMEGA, &mut rng))
-                .collect();
+            let y: Vec<f64> = t.iter().map(|&t| sample_unit(tr, t, OMEGA, &mut rng)).collect();
             let logp = |th: &[f64]| {
                 let t = layer_pre(th, &xt, 3);
-                t.iter()
-                    .zip(&y)
-                    .map(|(&t, &y)| log_lik_unit(tr, t, y, OMEGA))
-                    .sum()
+                t.iter().zip(&y).map(|(&t, &y)| log_lik_unit(tr, t, y, OMEGA)).sum()
             };
             fd_gradient(logp, &theta)
         });
@@ -172,17 +153,8 @@ fn softmax_layer_matches_monte_carlo() {
 
 /// The upper pre-activations s = Cᵀh̃ of the two-layer model (see
 /// `two_layer.rs`), with h = μ_low(Wᵀx̃) deterministic; W and C as stacked columns.
-fn two_layer_pre(
-    lower: Transfer,
-    theta: &[f64],
-    c_cols: &[f64],
-    m_h: usize,
-    xt: &[f64],
-) -> Vec<f64> {
-    let mut h: Vec<f64> = layer_pre(theta, xt, m_h)
-        .into_iter()
-        .map(|t| lower.mean(t, OMEGA))
-        .collect();
+fn two_layer_pre(lower: Transfer, theta: &[f64], c_cols: &[f64], m_h: usize, xt: &[f64]) -> Vec<f64> {
+    let mut h: Vec<f64> = layer_pre(theta, xt, m_h).into_iter().map(|t| lower.mean(t, OMEGA)).collect();
     h.push(1.0);
     layer_pre(c_cols, &h, c_cols.len() / (m_h + 1))
 }
@@ -196,24 +168,14 @@ fn mc_two_layer(
     x: &Array1<f64>,
     rng: &mut ChaCha8Rng,
 ) -> FisherEstimate {
-    let (xt, theta, c_cols) = (
-        augment(x.view()).to_vec(),
-        vec_cols(w.view()),
-        vec_cols(c.view()),
-    );
+    let (xt, theta, c_cols) = (augment(x.view()).to_vec(), vec_cols(w.view()), vec_cols(c.view()));
     let m_h = w.ncols();
     let s = two_layer_pre(lower, &theta, &c_cols, m_h, &xt);
     estimate_fisher(N, theta.len(), || {
-        let y: Vec<f64> = s
-            .iter()
-            .map(|&s| sample_unit(upper, s, OMEGA, rng))
-            .collect();
+        let y: Vec<f64> = s.iter().map(|&s| sample_unit(upper, s, OMEGA, rng)).collect();
         let logp = |th: &[f64]| {
             let s = two_layer_pre(lower, th, &c_cols, m_h, &xt);
-            s.iter()
-                .zip(&y)
-                .map(|(&s, &y)| log_lik_unit(upper, s, y, OMEGA))
-                .sum()
+            s.iter().zip(&y).map(|(&s, &y)| log_lik_unit(upper, s, y, OMEGA)).sum()
         };
         fd_gradient(logp, &theta)
     })
@@ -230,10 +192,7 @@ const TWO_LAYER_PAIRS: [(Activation, Transfer); 5] = [
     (Activation::Tanh, Transfer::Act(Activation::Sigmoid)),
     (Activation::Sigmoid, Transfer::Act(Activation::Tanh)),
     (Activation::Relu, Transfer::Act(Activation::Tanh)),
-    (
-        Activation::Elu { alpha: 1.5 },
-        Transfer::Act(Activation::Prelu { leak: 0.1 }),
-    ),
+    (Activation::Elu { alpha: 1.5 }, Transfer::Act(Activation::Prelu { leak: 0.1 })),
     (Activation::Prelu { leak: 0.2 }, Transfer::Identity),
 ];
 
@@ -251,26 +210,13 @@ fn two_layer_rfim_matches_monte_carlo() {
 }
 
 /// Eq. (26) verbatim, with ν_f(w_i, x) ν_f(w_j, x) for the lower layer.
-fn eq26_literal(
-    lower: Activation,
-    upper: Transfer,
-    w: &Array2<f64>,
-    c: &Array2<f64>,
-    x: &Array1<f64>,
-) -> Array2<f64> {
-    let nu_low = layer_selectors(lower, w.view(), x.view().insert_axis(Axis(0)), OMEGA)
-        .row(0)
-        .to_owned();
-    let gain = w
-        .t()
-        .dot(&augment(x.view()))
-        .mapv(|t| Transfer::from(lower).gain(t, OMEGA));
+fn eq26_literal(lower: Activation, upper: Transfer, w: &Array2<f64>, c: &Array2<f64>, x: &Array1<f64>) -> Array2<f64> {
+    let nu_low = layer_selectors(lower, w.view(), x.view().insert_axis(Axis(0)), OMEGA).row(0).to_owned();
+    let gain = w.t().dot(&augment(x.view())).mapv(|t| Transfer::from(lower).gain(t, OMEGA));
     let ratio = &nu_low / &gain;
     let ours = two_layer_rfim(lower, w.view(), upper, c.view(), x.view(), OMEGA);
     let d = x.len() + 1;
-    Array2::from_shape_fn(ours.dim(), |(a, b)| {
-        ours[[a, b]] * ratio[a / d] * ratio[b / d]
-    })
+    Array2::from_shape_fn(ours.dim(), |(a, b)| ours[[a, b]] * ratio[a / d] * ratio[b / d])
 }
 
 /// Eq. (26) as printed is our closed form for Bernoulli (tanh, sigmoid) lower
@@ -282,25 +228,14 @@ fn eq26_as_printed_holds_for_bernoulli_lower_units_only() {
     let upper = Transfer::Act(Activation::Sigmoid);
     for lower in [Activation::Tanh, Activation::Sigmoid] {
         let ours = two_layer_rfim(lower, w.view(), upper, c.view(), x.view(), OMEGA);
-        assert_close(
-            ours.view(),
-            eq26_literal(lower, upper, &w, &c, &x).view(),
-            1e-14,
-            "eq. 26",
-        );
+        assert_close(ours.view(), eq26_literal(lower, upper, &w, &c, &x).view(), 1e-14, "eq. 26");
     }
     let lower = Activation::Elu { alpha: 1.5 };
     let est = mc_two_layer(lower.into(), upper, &w, &c, &x, &mut test_rng(15));
     let literal = eq26_literal(lower, upper, &w, &c, &x);
-    let worst = (&est.mean - &literal)
-        .iter()
-        .zip(est.se.iter())
-        .fold(0.0f64, |m, (d, se)| m.max(d.abs() / se));
+    let worst = (&est.mean - &literal).iter().zip(est.se.iter()).fold(0.0f64, |m, (d, se)| m.max(d.abs() / se));
     println!("eq. 26 verbatim, ELU lower layer: largest deviation {worst:.1} SE");
-    assert!(
-        worst > 4.0 * Z,
-        "eq. 26 verbatim deviates by only {worst} SE"
-    );
+    assert!(worst > 4.0 * Z, "eq. 26 verbatim deviates by only {worst} SE");
     let ours = two_layer_rfim(lower, w.view(), upper, c.view(), x.view(), OMEGA);
     assert_matches(&est, &ours, "ours, same samples");
 }
@@ -315,9 +250,7 @@ impl SmallNet {
     fn split(&self, theta: &[f64]) -> (Array2<f64>, Array2<f64>) {
         let nw = self.w.len();
         let unvec = |p: &[f64], like: &Array2<f64>| {
-            Array2::from_shape_vec((like.ncols(), like.nrows()), p.to_vec())
-                .unwrap()
-                .reversed_axes()
+            Array2::from_shape_vec((like.ncols(), like.nrows()), p.to_vec()).unwrap().reversed_axes()
         };
         (unvec(&theta[..nw], &self.w), unvec(&theta[nw..], &self.v))
     }
@@ -368,10 +301,7 @@ fn output_fisher_jacobian(v: &Array2<f64>, h: ArrayView1<f64>) -> Array2<f64> {
     let (d, m) = v.dim();
     let z = v.t().dot(&ht).to_vec();
     let eta = Array1::from_iter((0..m).map(|y| log_softmax(&z, y).exp()));
-    let jac = Array2::from_shape_fn(
-        (m, m * d),
-        |(k, col)| if col / d == k { ht[col % d] } else { 0.0 },
-    );
+    let jac = Array2::from_shape_fn((m, m * d), |(k, col)| if col / d == k { ht[col % d] } else { 0.0 });
     let eta_col = eta.view().insert_axis(Axis(1));
     let cov = Array2::from_diag(&eta) - eta_col.dot(&eta_col.t());
     jac.t().dot(&cov).dot(&jac)
@@ -382,66 +312,37 @@ fn output_fisher_jacobian(v: &Array2<f64>, h: ArrayView1<f64>) -> Array2<f64> {
 #[test]
 fn softmax_rfim_is_the_output_block_of_the_network_fisher() {
     let mut rng = test_rng(16);
-    let net = SmallNet {
-        w: normal_matrix(&mut rng, 4, 4, 0.8),
-        v: normal_matrix(&mut rng, 5, 3, 0.8),
-    };
+    let net = SmallNet { w: normal_matrix(&mut rng, 4, 4, 0.8), v: normal_matrix(&mut rng, 5, 3, 0.8) };
     let xs = normal_matrix(&mut rng, 4, 3, 1.0);
     let nw = net.w.len();
-    let rows: Vec<Array1<f64>> = xs
-        .outer_iter()
-        .map(|x| SmallNet::hidden(&net.w, x))
-        .collect();
+    let rows: Vec<Array1<f64>> = xs.outer_iter().map(|x| SmallNet::hidden(&net.w, x)).collect();
     let hs = ndarray::stack(Axis(0), &rows.iter().map(|h| h.view()).collect::<Vec<_>>()).unwrap();
     let mut mean_fd = Array2::<f64>::zeros((net.v.len(), net.v.len()));
     for (x, h) in xs.outer_iter().zip(hs.outer_iter()) {
         let closed = softmax_layer_rfim(net.v.view(), h);
-        assert_close(
-            closed.view(),
-            output_fisher_jacobian(&net.v, h).view(),
-            1e-10,
-            "Jacobian Fisher",
-        );
+        assert_close(closed.view(), output_fisher_jacobian(&net.v, h).view(), 1e-10, "Jacobian Fisher");
         let full = network_fisher_fd(&net, x);
         let block = full.slice(s![nw.., nw..]);
         assert_close(closed.view(), block, 1e-9, "finite-difference Fisher");
         mean_fd += &block;
     }
     mean_fd /= xs.nrows() as f64;
-    assert_close(
-        softmax_layer_rfim_batch(net.v.view(), hs.view()).view(),
-        mean_fd.view(),
-        1e-9,
-        "batch",
-    );
+    assert_close(softmax_layer_rfim_batch(net.v.view(), hs.view()).view(), mean_fd.view(), 1e-9, "batch");
 }
 
 /// Every closed form on random inputs, single-sample and batch.
 fn all_closed_forms(rng: &mut ChaCha8Rng) -> Vec<(String, Array2<f64>)> {
-    let (w, c, xs) = (
-        normal_matrix(rng, 5, 3, 1.0),
-        normal_matrix(rng, 4, 2, 1.0),
-        normal_matrix(rng, 6, 4, 1.0),
-    );
+    let (w, c, xs) = (normal_matrix(rng, 5, 3, 1.0), normal_matrix(rng, 4, 2, 1.0), normal_matrix(rng, 6, 4, 1.0));
     let x = xs.row(0);
     let mut out = vec![
         ("linear".into(), linear_layer_rfim(x)),
         ("linear batch".into(), linear_layer_rfim_batch(xs.view())),
         ("softmax".into(), softmax_layer_rfim(w.view(), x)),
-        (
-            "softmax batch".into(),
-            softmax_layer_rfim_batch(w.view(), xs.view()),
-        ),
+        ("softmax batch".into(), softmax_layer_rfim_batch(w.view(), xs.view())),
     ];
     for tr in TRANSFERS {
-        out.push((
-            format!("{tr:?} neuron"),
-            neuron_rfim(tr, w.column(0), x, OMEGA),
-        ));
-        out.push((
-            format!("{tr:?} neuron batch"),
-            neuron_rfim_batch(tr, w.column(1), xs.view(), OMEGA),
-        ));
+        out.push((format!("{tr:?} neuron"), neuron_rfim(tr, w.column(0), x, OMEGA)));
+        out.push((format!("{tr:?} neuron batch"), neuron_rfim_batch(tr, w.column(1), xs.view(), OMEGA)));
         let layer = nonlinear_layer_rfim_batch(tr, w.view(), xs.view(), OMEGA);
         out.push((format!("{tr:?} layer batch"), block_diag(layer.view())));
         for up in TRANSFERS {
@@ -458,31 +359,20 @@ fn closed_forms_are_symmetric_positive_semidefinite() {
         let scale = g.iter().fold(1.0f64, |m, v| m.max(v.abs()));
         assert_close(g.view(), g.t(), 1e-15 * scale, &label);
         let lambda = min_eigenvalue(&g);
-        assert!(
-            lambda >= -1e-12 * scale,
-            "{label}: smallest eigenvalue {lambda}"
-        );
+        assert!(lambda >= -1e-12 * scale, "{label}: smallest eigenvalue {lambda}");
     }
 }
 
 #[test]
 fn identity_nonlinear_layer_is_the_linear_layer() {
     let mut rng = test_rng(18);
-    let (w, xs) = (
-        normal_matrix(&mut rng, 4, 3, 1.0),
-        normal_matrix(&mut rng, 7, 3, 1.0),
-    );
+    let (w, xs) = (normal_matrix(&mut rng, 4, 3, 1.0), normal_matrix(&mut rng, 7, 3, 1.0));
     let shared = linear_layer_rfim_batch(xs.view());
     let layer = nonlinear_layer_rfim_batch(Transfer::Identity, w.view(), xs.view(), OMEGA);
     for block in layer.outer_iter() {
         assert_close(block, shared.view(), 1e-14, "identity block");
     }
-    assert_close(
-        block_diag(layer.view()).view(),
-        repeat_block_diag(shared.view(), 3).view(),
-        1e-14,
-        "full",
-    );
+    assert_close(block_diag(layer.view()).view(), repeat_block_diag(shared.view(), 3).view(), 1e-14, "full");
 }
 
 fn mean_over_rows(xs: ArrayView2<f64>, f: &dyn Fn(ArrayView1<f64>) -> Array2<f64>) -> Array2<f64> {
@@ -494,21 +384,13 @@ fn mean_over_rows(xs: ArrayView2<f64>, f: &dyn Fn(ArrayView1<f64>) -> Array2<f64
 #[test]
 fn batch_forms_average_the_single_sample_forms() {
     let mut rng = test_rng(19);
-    let (w, c, xs) = (
-        normal_matrix(&mut rng, 4, 3, 1.0),
-        normal_matrix(&mut rng, 4, 2, 1.0),
-        normal_matrix(&mut rng, 5, 3, 1.0),
-    );
+    let (w, c, xs) =
+        (normal_matrix(&mut rng, 4, 3, 1.0), normal_matrix(&mut rng, 4, 2, 1.0), normal_matrix(&mut rng, 5, 3, 1.0));
     let mean = |f: &dyn Fn(ArrayView1<f64>) -> Array2<f64>| mean_over_rows(xs.view(), f);
     let tol = 1e-13;
     let lower = Activation::Elu { alpha: 0.8 };
     let upper = Transfer::Act(Activation::Tanh);
-    assert_close(
-        linear_layer_rfim_batch(xs.view()).view(),
-        mean(&|x| linear_layer_rfim(x)).view(),
-        tol,
-        "linear",
-    );
+    assert_close(linear_layer_rfim_batch(xs.view()).view(), mean(&|x| linear_layer_rfim(x)).view(), tol, "linear");
     assert_close(
         softmax_layer_rfim_batch(w.view(), xs.view()).view(),
         mean(&|x| softmax_layer_rfim(w.view(), x)).view(),
@@ -527,39 +409,22 @@ fn batch_forms_average_the_single_sample_forms() {
         let single = mean(&|x| block_diag(nonlinear_layer_rfim(tr, w.view(), x, OMEGA).view()));
         assert_close(batch.view(), single.view(), tol, "nonlinear layer");
         let nb = neuron_rfim_batch(tr, w.column(2), xs.view(), OMEGA);
-        assert_close(
-            nb.view(),
-            mean(&|x| neuron_rfim(tr, w.column(2), x, OMEGA)).view(),
-            tol,
-            "neuron",
-        );
+        assert_close(nb.view(), mean(&|x| neuron_rfim(tr, w.column(2), x, OMEGA)).view(), tol, "neuron");
     }
 }
 
 #[test]
 fn selectors_agree_across_neuron_and_layer_views() {
     let mut rng = test_rng(20);
-    let (w, xs) = (
-        normal_matrix(&mut rng, 4, 3, 1.0),
-        normal_matrix(&mut rng, 5, 3, 1.0),
-    );
+    let (w, xs) = (normal_matrix(&mut rng, 4, 3, 1.0), normal_matrix(&mut rng, 5, 3, 1.0));
     for tr in TRANSFERS {
         let all = layer_selectors(tr, w.view(), xs.view(), OMEGA);
         for i in 0..3 {
             let column = neuron_selectors(tr, w.column(i), xs.view(), OMEGA);
-            assert_close(
-                all.column(i).insert_axis(Axis(1)),
-                column.view().insert_axis(Axis(1)),
-                1e-15,
-                "selectors",
-            );
+            assert_close(all.column(i).insert_axis(Axis(1)), column.view().insert_axis(Axis(1)), 1e-15, "selectors");
             for (k, x) in xs.outer_iter().enumerate() {
                 let one = neuron_selector(tr, w.column(i), x, OMEGA);
-                assert!(
-                    (one - all[[k, i]]).abs() <= 1e-15,
-                    "{tr:?}: {one} vs {}",
-                    all[[k, i]]
-                );
+                assert!((one - all[[k, i]]).abs() <= 1e-15, "{tr:?}: {one} vs {}", all[[k, i]]);
             }
         }
         let blocks = nonlinear_layer_rfim(tr, w.view(), xs.row(0), OMEGA);

@@ -14,8 +14,12 @@ pub const DEFAULT_OMEGA: f64 = 1.0;
 pub enum Activation {
     Relu,
     /// Leaky/parametric ReLU with fixed leak ι ∈ [0, 1).
-    Prelu { leak: f64 },
-    Elu { alpha: f64 },
+    Prelu {
+        leak: f64,
+    },
+    Elu {
+        alpha: f64,
+    },
     Tanh,
     Sigmoid,
 }
@@ -28,7 +32,9 @@ impl std::str::FromStr for Activation {
             None => (s, None),
         };
         let num = |default: f64| -> Result<f64, String> {
-            arg.map_or(Ok(default), |a| a.trim().parse::<f64>().map_err(|_| format!("bad number {a:?} in activation {s:?}")))
+            arg.map_or(Ok(default), |a| {
+                a.trim().parse::<f64>().map_err(|_| format!("bad number {a:?} in activation {s:?}"))
+            })
         };
         let act = match name.trim() {
             "relu" if arg.is_none() => Activation::Relu,
@@ -36,7 +42,11 @@ impl std::str::FromStr for Activation {
             "elu" => Activation::Elu { alpha: num(1.0)? },
             "tanh" if arg.is_none() => Activation::Tanh,
             "sigmoid" if arg.is_none() => Activation::Sigmoid,
-            _ => return Err(format!("unknown activation {s:?}; expected relu, prelu[:leak], elu[:alpha], tanh or sigmoid")),
+            _ => {
+                return Err(format!(
+                    "unknown activation {s:?}; expected relu, prelu[:leak], elu[:alpha], tanh or sigmoid"
+                ))
+            }
         };
         act.validate()?;
         Ok(act)
@@ -182,9 +192,9 @@ impl Activation {
 #[cfg(test)]
 mod tests {
     // In wasm, `#[test]` means wasm-bindgen-test, so the same tests run in headless Chrome.
+    use super::*;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
-    use super::*;
 
     const ALL: [Activation; 5] = [
         Activation::Relu,

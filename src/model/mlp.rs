@@ -316,11 +316,11 @@ fn batch_norm_backward<F: NdFloat>(
 #[cfg(test)]
 mod tests {
     // In wasm, `#[test]` means wasm-bindgen-test, so the same tests run in headless Chrome.
-    #[cfg(target_arch = "wasm32")]
-    use wasm_bindgen_test::wasm_bindgen_test as test;
     use super::*;
     use crate::rng;
     use rand::Rng;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn toy_batch(n: usize, d: usize, classes: u8, seed: u64) -> (Array2<f64>, Vec<u8>) {
         let mut r = rng::stream(seed, Stream::Test);

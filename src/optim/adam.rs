@@ -65,10 +65,10 @@ impl Adam {
 #[cfg(test)]
 mod tests {
     // In wasm, `#[test]` means wasm-bindgen-test, so the same tests run in headless Chrome.
-    #[cfg(target_arch = "wasm32")]
-    use wasm_bindgen_test::wasm_bindgen_test as test;
     use super::*;
     use ndarray::array;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     /// Golden values from this reference implementation, in plain Python:
     ///

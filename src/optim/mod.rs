@@ -118,10 +118,10 @@ impl Optimizer {
 #[cfg(test)]
 mod tests {
     // In wasm, `#[test]` means wasm-bindgen-test, so the same tests run in headless Chrome.
-    #[cfg(target_arch = "wasm32")]
-    use wasm_bindgen_test::wasm_bindgen_test as test;
     use super::*;
     use ndarray::array;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn ctx(forward: &Forward<f32>) -> StepContext<'_> {
         StepContext { forward, weight_layers: 1, activation: Activation::Relu }

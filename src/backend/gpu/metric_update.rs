@@ -98,7 +98,10 @@ impl MetricUpdateKernel {
         let tiles = (dim as u32).div_ceil(TILE);
         let mut enc = dev.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("metric_update") });
         {
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("metric_update"), timestamp_writes: None });
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("metric_update"),
+                timestamp_writes: None,
+            });
             pass.set_pipeline(&self.pipeline);
             pass.set_bind_group(0, &bind, &[]);
             pass.dispatch_workgroups(tiles, tiles, neurons as u32);

@@ -97,7 +97,8 @@ impl DumpPlan {
             },
         });
         let path = self.dir.join("meta.json");
-        std::fs::write(&path, serde_json::to_string_pretty(&meta).expect("plain data") + "\n").map_err(|e| io_err(&path, e))
+        std::fs::write(&path, serde_json::to_string_pretty(&meta).expect("plain data") + "\n")
+            .map_err(|e| io_err(&path, e))
     }
 
     pub fn after_step(&mut self, trainer: &Trainer) -> Result<(), String> {

@@ -226,9 +226,11 @@ fn low_rank_subspace_tracking_finds_the_top_eigenpairs_of_a_moving_metric() {
     let dim = 40;
     let rank = 5;
     let mut r = rng::stream(6, Stream::Test);
-    let basis = crate::linalg::orthonormal_basis(&Array2::from_shape_simple_fn((dim, dim), || r.random_range(-1.0..1.0)));
+    let basis =
+        crate::linalg::orthonormal_basis(&Array2::from_shape_simple_fn((dim, dim), || r.random_range(-1.0..1.0)));
     let spectrum = |t: f64| -> Array2<f32> {
-        let vals: Vec<f64> = (0..dim).map(|i| if i < rank { 50.0 + 10.0 * i as f64 + t } else { 1.0 / (1.0 + i as f64) }).collect();
+        let vals: Vec<f64> =
+            (0..dim).map(|i| if i < rank { 50.0 + 10.0 * i as f64 + t } else { 1.0 / (1.0 + i as f64) }).collect();
         (basis.dot(&Array2::from_diag(&ndarray::Array1::from(vals))).dot(&basis.t())).mapv(|v| v as f32)
     };
     let mut m = SharedMetric::identity(dim, Some(rank));
