@@ -1,7 +1,7 @@
 // End-to-end tests of the page in headless Chromium: one run, validation,
 // divergence.
 //   node --test tests/e2e/
-// Needs the wasm package in www/pkg/ (built by the lead's scripts), the npm
+// Needs the wasm package in www/pkg/ (scripts/test.sh builds it), the npm
 // dependencies (npm ci) and Chromium (/usr/bin/chromium or $CHROMIUM).
 
 import { test, before, after } from 'node:test';
