@@ -37,8 +37,10 @@ pub struct TrainConfig {
     pub rngd: RngdConfig,
 }
 
-/// Learning rates that work on the bundled subset with the default network;
-/// each was picked on held-out validation digits (see `scripts/experiment.sh`).
+/// Learning rates that train well within a few epochs on the bundled subset
+/// with the default network (compare `rngd-lab train --optimizer X --epochs 5
+/// --lr ...`). Long runs want smaller ones: the 100-epoch experiment chooses its
+/// own on validation digits (`results/table.md`).
 pub fn default_lr(kind: OptimizerKind) -> f64 {
     match kind {
         OptimizerKind::Sgd => 0.1,
