@@ -11,6 +11,11 @@ use wasm_bindgen::prelude::*;
 use crate::backend::{gpu, selftest};
 use crate::{Dataset, TrainConfig, Trainer};
 
+/// Plain JS objects with JSON semantics: `None` becomes `null`, as the API documents.
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
+    Ok(value.serialize(&serde_wasm_bindgen::Serializer::json_compatible())?)
+}
+
 #[wasm_bindgen(start)]
 pub fn start() {
     console_error_panic_hook::set_once();
@@ -28,7 +33,7 @@ pub fn version() -> String {
 pub fn default_config(optimizer: &str) -> Result<JsValue, JsError> {
     let kind: crate::OptimizerKind = optimizer.parse().map_err(|e: String| JsError::new(&e))?;
     let config = TrainConfig { optimizer: kind, ..TrainConfig::default() }.resolved();
-    Ok(config.serialize(&serde_wasm_bindgen::Serializer::json_compatible())?)
+    to_js(&config)
 }
 
 /// The training and test splits, parsed once and shared by every trainer.
@@ -94,14 +99,14 @@ impl WasmTrainer {
 
     /// `{step, epoch, train_loss, test_loss, test_accuracy}`, evaluating the test split now.
     pub fn snapshot(&mut self) -> Result<JsValue, JsError> {
-        Ok(serde_wasm_bindgen::to_value(&self.inner.snapshot())?)
+        to_js(&self.inner.snapshot())
     }
 
     /// Metric spectra and selectors ν of weight layer `layer` (0 = input layer):
     /// `{layer, shared, source, spectra: [{eigenvalues, trace, min, max, condition}], nu, nu_mean, inverse_fallbacks}`.
     pub fn diagnostics(&self, layer: usize) -> Result<JsValue, JsError> {
         let d = self.inner.diagnostics(layer).map_err(|e| JsError::new(&e))?;
-        Ok(d.serialize(&serde_wasm_bindgen::Serializer::json_compatible())?)
+        to_js(&d)
     }
 
     /// Number of weight layers.
@@ -112,7 +117,7 @@ impl WasmTrainer {
 
     /// The config in force, every default made explicit.
     pub fn config(&self) -> Result<JsValue, JsError> {
-        Ok(self.inner.config().resolved().serialize(&serde_wasm_bindgen::Serializer::json_compatible())?)
+        to_js(&self.inner.config().resolved())
     }
 
     /// Minibatches in one epoch.
@@ -145,5 +150,5 @@ pub async fn gpu_self_test() -> Result<JsValue, JsError> {
             }
         }
     };
-    Ok(report.serialize(&serde_wasm_bindgen::Serializer::json_compatible())?)
+    to_js(&report)
 }

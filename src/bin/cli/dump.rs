@@ -129,13 +129,10 @@ impl DumpPlan {
                 self.write(&format!("{folder}/Ginv{l}.npy"), inv.view())?;
             }
         }
-        if step == last {
-            self.finish()?;
-        }
         Ok(())
     }
 
-    /// Writes `batches.npy` with the rows seen so far (idempotent).
+    /// Writes `batches.npy` with the rows seen up to the last dump step; called once, when the run ends.
     pub fn finish(&self) -> Result<(), String> {
         let width = self.batches.first().map_or(0, |b| b.len());
         let flat: Vec<i64> = self.batches.iter().flatten().copied().collect();

@@ -10,15 +10,8 @@
 use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array1, Array2, Array3, ArrayD, ArrayView2, Axis};
 
+use crate::fisher::gram::augment_rows as augment;
 use crate::linalg;
-
-/// `[h, 1]`: the inputs with the bias column appended.
-pub fn augment(h: ArrayView2<f32>) -> Array2<f32> {
-    let (b, d) = h.dim();
-    let mut out = Array2::ones((b, d + 1));
-    out.slice_mut(s![.., ..d]).assign(&h);
-    out
-}
 
 fn damping(g: ArrayView2<f32>, eps_rel: f64, eps_abs: f64) -> f64 {
     eps_rel * g.diag().iter().map(|&v| v as f64).sum::<f64>() + eps_abs
@@ -39,6 +32,7 @@ pub struct LowRankInverse {
     basis: Array2<f64>,
     /// The top-r eigenvalues of G at the last refresh, increasing.
     pub eigenvalues: Array1<f64>,
+    /// `basis` in f32, kept so each step's preconditioning multiplies in f32 without converting.
     vectors: Array2<f32>,
     coef: Array1<f32>,
     tail: f32,

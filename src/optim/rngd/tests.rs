@@ -5,7 +5,8 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 use ndarray::{Array2, Array3, Axis};
 use rand::Rng;
 
-use super::metric::{augment, SharedMetric};
+use super::metric::SharedMetric;
+use crate::fisher::gram::augment_rows as augment;
 use super::*;
 use crate::backend::cpu;
 use crate::model::{Activation, Arch, Forward, Mlp};
