@@ -108,9 +108,6 @@ impl Trainer {
     pub fn last_forward(&self) -> Option<&Forward<f32>> {
         self.last_forward.as_ref()
     }
-    pub fn dataset(&self) -> &Dataset {
-        &self.data
-    }
     /// Training rows of the latest minibatch.
     pub fn last_batch(&self) -> &[usize] {
         &self.last_batch

@@ -133,14 +133,6 @@ impl<F: NdFloat> Mlp<F> {
         self.weights.len()
     }
 
-    pub fn arch(&self) -> Arch {
-        if self.bn.is_empty() {
-            Arch::Plain
-        } else {
-            Arch::Bna
-        }
-    }
-
     /// Input width, then the width of every layer's output.
     pub fn sizes(&self) -> Vec<usize> {
         std::iter::once(self.weights[0].nrows() - 1).chain(self.weights.iter().map(|w| w.ncols())).collect()
