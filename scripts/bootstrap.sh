@@ -26,7 +26,8 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
 }
 
-pkgs=(binaryen mesa-vulkan-drivers libvulkan1)
+# No binaryen: wasm-opt is off in Cargo.toml (see the README), so wasm-pack never runs it.
+pkgs=(mesa-vulkan-drivers libvulkan1)
 have_rustup_wasm32 || pkgs+=(rustc-web rust-web-src lld-19)
 [ "$WANT_BROWSER" = 1 ] && pkgs+=(chromium chromium-driver)
 apt_install "${pkgs[@]}"
