@@ -13,6 +13,40 @@ use crate::optim::{AdamConfig, OptimizerKind, RngdConfig};
 #[error("invalid config: {0}")]
 pub struct ConfigError(pub String);
 
+/// Where a run trains. `Auto` takes a hardware GPU adapter when there is one and
+/// the CPU otherwise: software adapters (lavapipe, SwiftShader) are slower than
+/// the CPU path. `Gpu` insists on an adapter, software ones included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackendChoice {
+    #[default]
+    Auto,
+    Gpu,
+    Cpu,
+}
+
+impl BackendChoice {
+    pub const ALL: [BackendChoice; 3] = [BackendChoice::Auto, BackendChoice::Gpu, BackendChoice::Cpu];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendChoice::Auto => "auto",
+            BackendChoice::Gpu => "gpu",
+            BackendChoice::Cpu => "cpu",
+        }
+    }
+}
+
+impl std::str::FromStr for BackendChoice {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        BackendChoice::ALL
+            .into_iter()
+            .find(|b| b.name() == s)
+            .ok_or_else(|| format!("unknown backend {s:?}; expected auto, gpu or cpu"))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrainConfig {
@@ -35,6 +69,8 @@ pub struct TrainConfig {
     pub init_std: f64,
     pub adam: AdamConfig,
     pub rngd: RngdConfig,
+    /// Where to train: "auto" (a hardware GPU if there is one), "gpu" or "cpu".
+    pub backend: BackendChoice,
 }
 
 /// Learning rates that train well within a few epochs on the bundled subset
@@ -65,6 +101,7 @@ impl Default for TrainConfig {
             init_std: 0.1,
             adam: AdamConfig::default(),
             rngd: RngdConfig::default(),
+            backend: BackendChoice::Auto,
         }
     }
 }

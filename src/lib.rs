@@ -25,7 +25,7 @@ pub mod train;
 #[cfg(target_arch = "wasm32")]
 mod web;
 
-pub use config::{ConfigError, TrainConfig};
+pub use config::{BackendChoice, ConfigError, TrainConfig};
 pub use data::{DataError, Dataset};
 pub use optim::OptimizerKind;
 pub use train::{Evaluation, Snapshot, TrainError, Trainer};

@@ -3,10 +3,14 @@
 //! Large state (dataset, weights, optimizer state) stays in Rust behind the
 //! `Dataset` and `Trainer` handles; JavaScript pulls small plain objects.
 
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::Arc;
 
+use js_sys::Promise;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
 
 use crate::backend::{gpu, selftest};
 use crate::{Dataset, TrainConfig, Trainer};
@@ -67,64 +71,127 @@ impl WasmDataset {
     }
 }
 
-/// One training run.
+/// One training run. Every call that may touch the GPU returns a Promise: in
+/// the browser a GPU result can only be awaited, never waited for.
 #[wasm_bindgen(js_name = Trainer)]
 pub struct WasmTrainer {
-    inner: Trainer,
+    inner: Rc<RefCell<Trainer>>,
+}
+
+fn busy() -> JsValue {
+    JsError::new("the trainer is busy: await the previous call first").into()
+}
+
+fn js_err(e: impl std::fmt::Display) -> JsValue {
+    JsError::new(&e.to_string()).into()
+}
+
+impl WasmTrainer {
+    /// Runs `f` on the trainer as a Promise, refusing overlapping calls.
+    fn with<F, Fut>(&self, f: F) -> Promise
+    where
+        F: FnOnce(Rc<RefCell<Trainer>>) -> Fut + 'static,
+        Fut: std::future::Future<Output = Result<JsValue, JsValue>> + 'static,
+    {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            if inner.try_borrow_mut().is_err() {
+                return Err(busy());
+            }
+            f(inner).await
+        })
+    }
+
+    fn borrow(&self) -> Result<std::cell::Ref<'_, Trainer>, JsValue> {
+        self.inner.try_borrow().map_err(|_| busy())
+    }
 }
 
 #[wasm_bindgen(js_class = Trainer)]
 impl WasmTrainer {
-    /// `config` is a plain object with the fields of `TrainConfig` (all optional);
-    /// unknown fields and out-of-range values throw with a message naming the field.
-    #[wasm_bindgen(constructor)]
-    pub fn new(config: JsValue, data: &WasmDataset) -> Result<WasmTrainer, JsError> {
-        let config: TrainConfig = if config.is_undefined() || config.is_null() {
-            TrainConfig::default()
-        } else {
-            // Through JSON rather than serde_wasm_bindgen::from_value, which ignores
-            // deny_unknown_fields: a misspelt field must be an error, not a silent default.
-            let json: String = js_sys::JSON::stringify(&config)
-                .map_err(|_| JsError::new("invalid config: it cannot be written as JSON"))?
-                .into();
-            serde_json::from_str(&json).map_err(|e| JsError::new(&format!("invalid config: {e}")))?
-        };
-        Ok(WasmTrainer { inner: Trainer::new(config, data.inner.clone())? })
+    /// Resolves to a new run. `config` is a plain object with the fields of
+    /// `TrainConfig` (all optional), `backend` included ("auto", "gpu" or
+    /// "cpu"); unknown fields and out-of-range values reject with a message
+    /// naming the field, and so does `backend: "gpu"` without a usable adapter.
+    pub fn create(config: JsValue, data: &WasmDataset) -> Promise {
+        let data = data.inner.clone();
+        let config = parse_config(config);
+        future_to_promise(async move {
+            let trainer = Trainer::create(config?, data).await.map_err(js_err)?;
+            Ok(WasmTrainer { inner: Rc::new(RefCell::new(trainer)) }.into())
+        })
     }
 
-    /// Runs `n` minibatch steps; throws once the run has diverged.
-    pub fn step(&mut self, n: u32) -> Result<(), JsError> {
-        Ok(self.inner.step(n)?)
+    /// Runs `n` minibatch steps; rejects once the run has diverged.
+    pub fn step(&self, n: u32) -> Promise {
+        self.with(move |t| async move {
+            let mut t = t.borrow_mut();
+            t.step_async(n).await.map_err(js_err)?;
+            Ok(JsValue::UNDEFINED)
+        })
     }
 
-    /// `{step, epoch, train_loss, test_loss, test_accuracy}`, evaluating the test split now.
-    pub fn snapshot(&mut self) -> Result<JsValue, JsError> {
-        to_js(&self.inner.snapshot())
+    /// Resolves to `{step, epoch, train_loss, test_loss, test_accuracy}`, evaluating the test split now.
+    pub fn snapshot(&self) -> Promise {
+        self.with(|t| async move {
+            let s = t.borrow_mut().snapshot_async().await;
+            to_js(&s).map_err(Into::into)
+        })
     }
 
-    /// Metric spectra and selectors ν of weight layer `layer` (0 = input layer):
+    /// Resolves to the metric spectra and selectors ν of weight layer `layer` (0 = input layer):
     /// `{layer, shared, source, spectra: [{eigenvalues, trace, min, max, condition}], nu, nu_mean, inverse_fallbacks}`.
-    pub fn diagnostics(&self, layer: usize) -> Result<JsValue, JsError> {
-        let d = self.inner.diagnostics(layer).map_err(|e| JsError::new(&e))?;
-        to_js(&d)
+    /// On the GPU the state is copied back first.
+    pub fn diagnostics(&self, layer: usize) -> Promise {
+        self.with(move |t| async move {
+            let d = t.borrow_mut().diagnostics_async(layer).await.map_err(js_err)?;
+            to_js(&d).map_err(Into::into)
+        })
+    }
+
+    /// The backend that really trains this run: `{kind: "cpu"|"gpu", adapter, reason, lost_steps}`.
+    /// It changes to the CPU if the GPU fails mid-run.
+    pub fn backend(&self) -> Result<JsValue, JsValue> {
+        to_js(self.borrow()?.backend()).map_err(Into::into)
+    }
+
+    /// Destroys this run's GPU device, as a driver reset would: a test hook for
+    /// the fall-back to the CPU. Does nothing on the CPU.
+    #[wasm_bindgen(js_name = loseDevice)]
+    pub fn lose_device(&self) -> Result<(), JsValue> {
+        self.borrow()?.lose_device();
+        Ok(())
     }
 
     /// Number of weight layers.
     #[wasm_bindgen(getter)]
-    pub fn layers(&self) -> usize {
-        self.inner.network().layers()
+    pub fn layers(&self) -> Result<usize, JsValue> {
+        Ok(self.borrow()?.network().layers())
     }
 
     /// The config in force, every default made explicit.
-    pub fn config(&self) -> Result<JsValue, JsError> {
-        to_js(&self.inner.config().resolved())
+    pub fn config(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.borrow()?.config().resolved()).map_err(Into::into)
     }
 
     /// Minibatches in one epoch.
     #[wasm_bindgen(getter, js_name = batchesPerEpoch)]
-    pub fn batches_per_epoch(&self) -> usize {
-        self.inner.batches_per_epoch()
+    pub fn batches_per_epoch(&self) -> Result<usize, JsValue> {
+        Ok(self.borrow()?.batches_per_epoch())
     }
+}
+
+/// A config from JS, through JSON rather than serde_wasm_bindgen::from_value,
+/// which ignores deny_unknown_fields: a misspelt field must be an error, not a
+/// silent default.
+fn parse_config(config: JsValue) -> Result<TrainConfig, JsValue> {
+    if config.is_undefined() || config.is_null() {
+        return Ok(TrainConfig::default());
+    }
+    let json: String = js_sys::JSON::stringify(&config)
+        .map_err(|_| js_err("invalid config: it cannot be written as JSON"))?
+        .into();
+    serde_json::from_str(&json).map_err(|e| js_err(format!("invalid config: {e}")))
 }
 
 /// Checks the browser's WebGPU adapter by running the metric-update kernel on

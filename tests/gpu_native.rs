@@ -47,6 +47,53 @@ fn oversized_metrics_are_refused_with_a_clear_error() {
     let h = vec![1f32; batch * dim];
     let nu = vec![1f32; batch * neurons];
     let err = pollster::block_on(kernel.run(&ctx, &g, &h, &nu, MetricShape { batch, dim, neurons }, 0.1)).unwrap_err();
-    assert_eq!(err, GpuError::TooLarge { what: "the metrics", needed, limit });
+    assert_eq!(err, GpuError::TooLarge { what: "the metrics".into(), needed, limit });
     assert!(err.to_string().contains("over the device limit"));
+}
+
+mod training_parity {
+    use std::sync::Arc;
+
+    use rngd_lab::backend::parity;
+    use rngd_lab::{BackendChoice, Dataset, OptimizerKind, TrainConfig, Trainer};
+
+    fn bundled() -> Arc<Dataset> {
+        let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/mnist"));
+        Arc::new(Dataset::from_dir(dir).expect("the bundled subset"))
+    }
+
+    /// The same body runs in headless Chrome (tests/web.rs); tolerances and
+    /// their reasons are in `parity::Tolerance`.
+    #[test]
+    fn gpu_training_matches_cpu_for_every_optimizer_and_architecture() {
+        if super::context().is_none() {
+            return;
+        }
+        let reports = pollster::block_on(parity::every_optimizer(bundled(), vec![40, 30, 20])).unwrap();
+        for (name, p) in &reports {
+            eprintln!("{name}: {p:?}");
+        }
+        assert_eq!(reports.len(), 18);
+    }
+
+    /// The acceptance check: on the paper's net, one epoch with seed 1
+    /// reaches the CPU's test accuracy within half a point, for each optimizer.
+    #[test]
+    fn one_epoch_on_the_gpu_reaches_the_cpus_accuracy() {
+        if super::context().is_none() {
+            return;
+        }
+        let data = bundled();
+        for optimizer in OptimizerKind::ALL {
+            let accuracy = |backend| {
+                let mut t = Trainer::new(TrainConfig { optimizer, backend, ..TrainConfig::default() }, data.clone()).unwrap();
+                let epoch = t.batches_per_epoch() as u32;
+                t.step(epoch).unwrap();
+                t.snapshot().test_accuracy
+            };
+            let (cpu, gpu) = (accuracy(BackendChoice::Cpu), accuracy(BackendChoice::Gpu));
+            eprintln!("{optimizer:?}: CPU {:.2}%, GPU {:.2}%", 100.0 * cpu, 100.0 * gpu);
+            assert!((cpu - gpu).abs() <= 0.005, "{optimizer:?}: CPU {cpu}, GPU {gpu}");
+        }
+    }
 }

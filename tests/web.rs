@@ -8,9 +8,11 @@ use wasm_bindgen_test::*;
 
 use rngd_lab::backend::gpu::GpuContext;
 use rngd_lab::backend::selftest::{metric_update_check, METRIC_TOLERANCE};
+use rngd_lab::backend::parity;
 use rngd_lab::model::Arch;
+use rngd_lab::train::BackendKind;
 use rngd_lab::optim::RngdConfig;
-use rngd_lab::{Dataset, OptimizerKind, TrainConfig, Trainer};
+use rngd_lab::{BackendChoice, Dataset, OptimizerKind, TrainConfig, Trainer};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -27,11 +29,11 @@ fn bundled() -> Arc<Dataset> {
 }
 
 #[wasm_bindgen_test]
-fn trains_in_wasm_and_loss_falls() {
+async fn trains_in_wasm_and_loss_falls() {
     let mut t = Trainer::new(TrainConfig::default(), bundled()).unwrap();
-    let before = t.snapshot();
-    t.step(160).unwrap(); // one epoch
-    let after = t.snapshot();
+    let before = t.snapshot_async().await;
+    t.step_async(160).await.unwrap(); // one epoch
+    let after = t.snapshot_async().await;
     assert_eq!(after.step, 160);
     assert!((after.epoch - 1.0).abs() < 1e-12);
     assert!(after.test_loss < 0.7 * before.test_loss, "{before:?} -> {after:?}");
@@ -39,7 +41,7 @@ fn trains_in_wasm_and_loss_falls() {
 }
 
 #[wasm_bindgen_test]
-fn rngd_with_batch_norm_trains_in_wasm_and_reports_its_geometry() {
+async fn rngd_with_batch_norm_trains_in_wasm_and_reports_its_geometry() {
     let config = TrainConfig {
         optimizer: OptimizerKind::Rngd,
         arch: Arch::Bna,
@@ -47,9 +49,9 @@ fn rngd_with_batch_norm_trains_in_wasm_and_reports_its_geometry() {
         ..TrainConfig::default()
     };
     let mut t = Trainer::new(config, bundled()).unwrap();
-    let before = t.snapshot();
-    t.step(60).unwrap();
-    let after = t.snapshot();
+    let before = t.snapshot_async().await;
+    t.step_async(60).await.unwrap();
+    let after = t.snapshot_async().await;
     assert!(after.test_loss < before.test_loss, "{before:?} -> {after:?}");
     let r = t.optimizer().rngd().unwrap();
     assert_eq!((r.refreshes(), r.fallbacks()), (3, 0));
@@ -71,5 +73,29 @@ async fn metric_kernel_matches_cpu_on_browser_webgpu() {
     for &(dim, batch, neurons) in &[(17, 5, 3), (81, 50, 80)] {
         let err = metric_update_check(&ctx, dim, batch, neurons, 5).await.unwrap();
         assert!(err <= METRIC_TOLERANCE, "dim {dim} batch {batch} neurons {neurons}: relative error {err}");
+    }
+}
+
+/// The same body as the native parity test (tests/gpu_native.rs), on Chrome's
+/// WebGPU: each optimizer, PLAIN and BNA, after 1, 100 and 101 steps, within
+/// the tolerances `parity::Tolerance` states and justifies.
+#[wasm_bindgen_test]
+async fn gpu_training_matches_cpu_on_browser_webgpu() {
+    let reports = parity::every_optimizer(bundled(), vec![40, 30, 20]).await.unwrap();
+    for (name, p) in &reports {
+        web_sys::console::log_1(&format!("{name}: {p:?}").into());
+    }
+    assert_eq!(reports.len(), 18);
+}
+
+#[wasm_bindgen_test]
+async fn auto_avoids_software_adapters_and_gpu_insists() {
+    let ctx = GpuContext::new().await.expect("an adapter");
+    let auto = Trainer::create(TrainConfig::default(), bundled()).await.unwrap();
+    let gpu = Trainer::create(TrainConfig { backend: BackendChoice::Gpu, ..TrainConfig::default() }, bundled()).await.unwrap();
+    assert_eq!(gpu.backend().kind, BackendKind::Gpu, "{:?}", gpu.backend());
+    if ctx.is_software() {
+        assert_eq!(auto.backend().kind, BackendKind::Cpu);
+        assert!(auto.backend().reason.contains("software adapter"), "{:?}", auto.backend());
     }
 }

@@ -40,9 +40,9 @@ impl AdamConfig {
 #[derive(Debug, Clone)]
 pub struct Adam {
     pub config: AdamConfig,
-    m: Vec<Array2<f32>>,
-    v: Vec<Array2<f32>>,
-    t: i32,
+    pub(crate) m: Vec<Array2<f32>>,
+    pub(crate) v: Vec<Array2<f32>>,
+    pub(crate) t: i32,
 }
 
 impl Adam {

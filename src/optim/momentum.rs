@@ -6,7 +6,7 @@ use ndarray::Array2;
 #[derive(Debug, Clone)]
 pub struct Momentum {
     pub mu: f32,
-    velocity: Vec<Array2<f32>>,
+    pub(crate) velocity: Vec<Array2<f32>>,
 }
 
 impl Momentum {

@@ -1,10 +1,14 @@
 //! wgpu compute kernels: WebGPU in the browser, Vulkan (or any native backend) elsewhere.
 //!
-//! Long-lived objects live in [`GpuContext`]; each kernel owns its pipeline and
-//! takes the context by reference, so tests can hand in the device they made.
+//! Long-lived objects live in [`GpuContext`]; the kernels are compiled once per
+//! device ([`kernel::Kernels`]) and the [`engine::GpuEngine`] records a whole
+//! training step as dispatches over buffers that stay on the device.
 
 mod context;
+pub mod engine;
+pub mod kernel;
 mod metric_update;
 
 pub use context::{GpuContext, GpuError};
+pub use engine::GpuEngine;
 pub use metric_update::{MetricShape, MetricUpdateKernel};

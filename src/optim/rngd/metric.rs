@@ -276,6 +276,20 @@ impl NeuronMetrics {
         g
     }
 
+    /// Replaces every neuron's metric with the upper triangles of `g` (neurons × D × D).
+    pub fn set_metrics(&mut self, g: ndarray::ArrayView3<f32>) {
+        assert_eq!(g.dim(), (self.neurons(), self.dim, self.dim));
+        for (gi, mut row) in g.outer_iter().zip(self.packed.outer_iter_mut()) {
+            let mut p = 0;
+            for a in 0..self.dim {
+                for b in a..self.dim {
+                    row[p] = gi[[a, b]];
+                    p += 1;
+                }
+            }
+        }
+    }
+
     pub fn refresh(&mut self, eps_rel: f64, eps_abs: f64) {
         for i in 0..self.neurons() {
             let g = self.metric(i);
@@ -334,6 +348,20 @@ impl LayerMetric {
         match self {
             LayerMetric::Shared(m) => m.fallbacks,
             LayerMetric::PerNeuron(m) => m.fallbacks,
+        }
+    }
+
+    /// Replaces the metric from its dense form (D×D shared, m×D×D per neuron).
+    pub fn set_metric_dense(&mut self, g: &[f32]) {
+        match self {
+            LayerMetric::Shared(m) => {
+                let d = m.raw.nrows();
+                m.set_metric(Array2::from_shape_vec((d, d), g.to_vec()).expect("a D×D metric"));
+            }
+            LayerMetric::PerNeuron(m) => {
+                let view = ndarray::ArrayView3::from_shape((m.neurons(), m.dim, m.dim), g).expect("m×D×D metrics");
+                m.set_metrics(view);
+            }
         }
     }
 

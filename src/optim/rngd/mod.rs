@@ -106,8 +106,8 @@ pub struct Rngd {
     pub config: RngdConfig,
     /// One metric per weight layer.
     pub metrics: Vec<LayerMetric>,
-    steps: u64,
-    refreshes: u64,
+    pub(crate) steps: u64,
+    pub(crate) refreshes: u64,
     /// Time spent in the metric updates, inverses and preconditioning.
     pub timings: Timings,
 }
@@ -125,7 +125,7 @@ impl Rngd {
     }
 
     /// EMA rate for one update covering `metric_every` steps.
-    fn effective_lambda(&self) -> f32 {
+    pub(crate) fn effective_lambda(&self) -> f32 {
         let k = self.config.metric_every as i32;
         (1.0 - (1.0 - self.config.lambda).powi(k)) as f32
     }
