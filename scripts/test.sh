@@ -9,9 +9,12 @@ cd "$ROOT"
 native_tests() { RNGD_REQUIRE_GPU=1 cargo test --locked; }
 # Not --release: LTO in the release profile cannot link the test harness
 # ("failed to get bitcode from object file"); dev builds optimise dependencies anyway.
+# The GPU parity test trains 18 runs on SwiftShader, Chrome's software WebGPU,
+# far past wasm-bindgen-test's default 20 s per test.
 wasm_tests() {
   wasm_env
-  CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}" wasm-pack test --headless --chrome
+  CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}" WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-1200}" \
+    wasm-pack test --headless --chrome
 }
 e2e_tests() { node --test --test-reporter=spec tests/e2e/; }
 

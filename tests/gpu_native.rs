@@ -33,6 +33,19 @@ fn metric_update_matches_cpu_on_awkward_sizes() {
     }
 }
 
+/// Every kernel on its own against the CPU (backend/gpu/checks.rs says what each case covers).
+#[test]
+fn every_kernel_matches_the_cpu_on_its_own() {
+    let Some(ctx) = context() else { return };
+    let checks = pollster::block_on(rngd_lab::backend::gpu::checks::all(&ctx)).unwrap();
+    for c in &checks {
+        eprintln!("{:<20} {:<70} {:.2e} (bound {:.0e})", c.kernel, c.case, c.error, c.bound);
+    }
+    let failed: Vec<_> = checks.iter().filter(|c| !c.passed()).collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+    assert!(checks.len() >= 40, "{} checks", checks.len());
+}
+
 #[test]
 fn oversized_metrics_are_refused_with_a_clear_error() {
     let Some(ctx) = context() else { return };
@@ -95,5 +108,87 @@ mod training_parity {
             eprintln!("{optimizer:?}: CPU {:.2}%, GPU {:.2}%", 100.0 * cpu, 100.0 * gpu);
             assert!((cpu - gpu).abs() <= 0.005, "{optimizer:?}: CPU {cpu}, GPU {gpu}");
         }
+    }
+}
+
+mod faults {
+    use std::sync::Arc;
+
+    use rngd_lab::train::{BackendKind, TrainError, CHECKPOINT_EVERY};
+    use rngd_lab::{BackendChoice, Dataset, OptimizerKind, TrainConfig, Trainer};
+
+    fn bundled() -> Arc<Dataset> {
+        let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/mnist"));
+        Arc::new(Dataset::from_dir(dir).expect("the bundled subset"))
+    }
+
+    fn small(optimizer: OptimizerKind, backend: BackendChoice) -> TrainConfig {
+        TrainConfig { optimizer, backend, hidden: vec![24, 16], ..TrainConfig::default() }
+    }
+
+    /// A device destroyed mid-run (as a driver reset would) sends the run back
+    /// to its last checkpoint on the CPU; the lost steps are recomputed there,
+    /// so the run ends where the call said, on the same path a CPU run takes.
+    #[test]
+    fn a_lost_device_falls_back_to_the_cpu_from_the_checkpoint() {
+        if super::context().is_none() {
+            return;
+        }
+        let data = bundled();
+        let mut gpu = Trainer::new(small(OptimizerKind::Rngd, BackendChoice::Gpu), data.clone()).unwrap();
+        let mut cpu = Trainer::new(small(OptimizerKind::Rngd, BackendChoice::Cpu), data).unwrap();
+        assert_eq!(gpu.backend().kind, BackendKind::Gpu);
+        let first = CHECKPOINT_EVERY as u32 + 20;
+        gpu.step(first).unwrap();
+        gpu.snapshot(); // past CHECKPOINT_EVERY: takes a checkpoint at `first`
+        gpu.step(30).unwrap();
+        gpu.lose_device();
+        gpu.step(10).unwrap();
+        let b = gpu.backend().clone();
+        assert_eq!((b.kind, b.lost_steps), (BackendKind::Cpu, Some(30)), "{b:?}");
+        assert!(b.reason.contains("recomputing 30 steps") && b.reason.contains(&format!("step {first}")), "{}", b.reason);
+        assert_eq!(gpu.steps_done(), first as u64 + 40);
+        cpu.step(first + 40).unwrap();
+        let (g, c) = (gpu.snapshot(), cpu.snapshot());
+        assert!((g.test_loss - c.test_loss).abs() < 1e-4 * c.test_loss, "GPU then CPU {g:?}, CPU {c:?}");
+        // Later calls stay on the CPU and keep training.
+        gpu.step(5).unwrap();
+        assert_eq!(gpu.steps_done(), first as u64 + 45);
+    }
+
+    /// Divergence on the GPU stops the run at the same step, with the same message, as on the CPU.
+    #[test]
+    fn a_diverging_gpu_run_stops_like_a_cpu_run() {
+        if super::context().is_none() {
+            return;
+        }
+        let data = bundled();
+        let run = |backend| {
+            // The paper's net at lr 100 blows up within a few dozen steps.
+            let config = TrainConfig { lr: Some(100.0), backend, ..TrainConfig::default() };
+            let mut t = Trainer::new(config, data.clone()).unwrap();
+            let e = t.step(200).unwrap_err();
+            // Every later call gives the same error, and the run does not move.
+            assert_eq!(t.step(1).unwrap_err().to_string(), e.to_string());
+            (e, t.steps_done())
+        };
+        let (cpu, gpu) = (run(BackendChoice::Cpu), run(BackendChoice::Gpu));
+        assert!(matches!(cpu.0, TrainError::Diverged { .. }), "{:?}", cpu.0);
+        assert_eq!(gpu.1, cpu.1, "GPU stopped at step {}, CPU at {}", gpu.1, cpu.1);
+        assert_eq!(gpu.0.to_string(), cpu.0.to_string());
+    }
+
+    /// Per-neuron metrics over WebGPU's 128 MiB binding limit are refused with
+    /// a message naming the buffer and the limit; `auto` then trains on the CPU.
+    #[test]
+    fn a_network_over_the_binding_limit_is_refused_by_name() {
+        if super::context().is_none() {
+            return;
+        }
+        // Layer 1 keeps 600 metrics of 601² floats: 867 MB.
+        let config = TrainConfig { hidden: vec![600, 600], ..small(OptimizerKind::Rngd, BackendChoice::Gpu) };
+        let e = Trainer::new(config.clone(), bundled()).err().expect("too large for one binding").to_string();
+        assert!(e.contains("backend gpu was asked for") && e.contains("layer 1's per-neuron metrics (600 neurons × 601² floats)"), "{e}");
+        assert!(e.contains("max_storage_buffer_binding_size"), "{e}");
     }
 }

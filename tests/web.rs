@@ -76,6 +76,16 @@ async fn metric_kernel_matches_cpu_on_browser_webgpu() {
     }
 }
 
+/// Every kernel on its own against the CPU, as natively (tests/gpu_native.rs).
+#[wasm_bindgen_test]
+async fn every_kernel_matches_the_cpu_on_browser_webgpu() {
+    let ctx = GpuContext::new().await.expect("an adapter");
+    let checks = rngd_lab::backend::gpu::checks::all(&ctx).await.unwrap();
+    let failed: Vec<_> = checks.iter().filter(|c| !c.passed()).collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+    assert!(checks.len() >= 40, "{} checks", checks.len());
+}
+
 /// The same body as the native parity test (tests/gpu_native.rs), on Chrome's
 /// WebGPU: each optimizer, PLAIN and BNA, after 1, 100 and 101 steps, within
 /// the tolerances `parity::Tolerance` states and justifies.

@@ -271,7 +271,7 @@ impl<F: NdFloat> Mlp<F> {
 }
 
 /// `x̂ = (a − mean)/sqrt(var + ε)`, output `scale·x̂ + shift`, with batch statistics.
-fn batch_norm_train<F: NdFloat>(bn: &BatchNorm<F>, a: Array2<F>) -> (Array2<F>, BnCache<F>) {
+pub(crate) fn batch_norm_train<F: NdFloat>(bn: &BatchNorm<F>, a: Array2<F>) -> (Array2<F>, BnCache<F>) {
     let eps = cst::<F>(BN_EPS);
     let n = F::from(a.nrows()).unwrap();
     let mean = a.sum_axis(Axis(0)) / n;
@@ -286,7 +286,7 @@ fn batch_norm_train<F: NdFloat>(bn: &BatchNorm<F>, a: Array2<F>) -> (Array2<F>, 
 }
 
 /// Gradients of batch norm: with respect to its input, its scale and its shift.
-fn batch_norm_backward<F: NdFloat>(
+pub(crate) fn batch_norm_backward<F: NdFloat>(
     bn: &BatchNorm<F>,
     c: &BnCache<F>,
     dout: Array2<F>,

@@ -5,6 +5,7 @@
 //! training step as dispatches over buffers that stay on the device.
 
 mod context;
+pub mod checks;
 pub mod engine;
 pub mod kernel;
 mod metric_update;

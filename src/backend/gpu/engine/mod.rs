@@ -521,9 +521,11 @@ fn flat(arrays: &[Array2<f32>]) -> Vec<f32> {
     arrays.iter().flat_map(|a| a.iter().copied()).collect()
 }
 
-/// Submits `dispatches` once, outside any training step (tests, self-tests).
-pub fn run_once(ctx: &GpuContext, kernels: &Kernels, dispatches: &[Dispatch]) {
+/// Submits `dispatches` once, outside any training step (tests, self-tests),
+/// with `step` as their [`StepInfo`].
+pub fn run_once(ctx: &GpuContext, kernels: &Kernels, dispatches: &[Dispatch], step: StepInfo) {
     let steps = Alloc { ctx }.steps("step uniforms", 1);
+    ctx.queue.write_buffer(&steps, 0, bytemuck::bytes_of(&step));
     let group = kernels.step_group(&ctx.device, &steps);
     let mut enc = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("once") });
     {

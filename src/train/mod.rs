@@ -7,10 +7,17 @@ use ndarray::{s, Array2};
 use serde::Serialize;
 use thiserror::Error;
 
+mod backend;
+mod gpu;
+
+pub use backend::{BackendInfo, BackendKind};
+pub use gpu::CHECKPOINT_EVERY;
+use gpu::Checkpoint;
+
 use crate::backend::gpu::engine::MAX_CHUNK;
-use crate::backend::gpu::{GpuContext, GpuEngine, GpuError};
+use crate::backend::gpu::GpuEngine;
 use crate::clock::{Stopwatch, Timings};
-use crate::config::{BackendChoice, ConfigError, TrainConfig};
+use crate::config::{ConfigError, TrainConfig};
 use crate::data::{BatchOrder, Dataset, Split, CLASSES, PIXELS};
 use crate::model::{loss, Forward, Mlp};
 use crate::optim::{Momentum, Optimizer, OptimizerKind, Preconditioner, StepContext};
@@ -23,44 +30,6 @@ pub enum TrainError {
     Diverged { optimizer: &'static str, step: u64, loss: f64 },
     #[error("backend gpu was asked for, but {0}")]
     Gpu(String),
-}
-
-/// Which backend really trains a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BackendKind {
-    Cpu,
-    Gpu,
-}
-
-/// The backend a run trains on, and why: what the page's badge and the CLI say.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct BackendInfo {
-    pub kind: BackendKind,
-    /// The GPU adapter, when the run trains on one.
-    pub adapter: Option<String>,
-    /// Why this backend: a sentence for people.
-    pub reason: String,
-    /// Steps recomputed on the CPU after the GPU failed mid-run.
-    pub lost_steps: Option<u64>,
-}
-
-impl BackendInfo {
-    fn cpu(reason: String) -> BackendInfo {
-        BackendInfo { kind: BackendKind::Cpu, adapter: None, reason, lost_steps: None }
-    }
-}
-
-/// Steps between the GPU state copies a run falls back to if the device is lost.
-/// A copy is taken at a snapshot once this many steps have passed since the last.
-pub const CHECKPOINT_EVERY: u64 = 500;
-
-/// The host's copy of a GPU run: the network and optimizer state (held in the
-/// trainer) are as of `step`, with the batch order as it was then.
-#[derive(Debug, Clone)]
-struct Checkpoint {
-    step: u64,
-    order: BatchOrder,
 }
 
 /// Loss and accuracy of the model on a split.
@@ -116,80 +85,6 @@ pub struct Trainer {
 }
 
 impl Trainer {
-    /// A run on the backend its config asks for (see [`BackendChoice`]), waiting
-    /// for the GPU adapter where there is one to ask. The one constructor that
-    /// can open a WebGPU device in the browser.
-    pub async fn create(config: TrainConfig, data: Arc<Dataset>) -> Result<Trainer, TrainError> {
-        let mut t = Trainer::on_cpu(config, data)?;
-        let choice = t.config.backend;
-        if choice == BackendChoice::Cpu {
-            t.backend = BackendInfo::cpu("cpu: the backend asked for".into());
-            return Ok(t);
-        }
-        if choice == BackendChoice::Auto {
-            if let Some(why) = adapter::known_unsuitable() {
-                t.backend = BackendInfo::cpu(format!("auto: {why}; training on the CPU"));
-                return Ok(t);
-            }
-        }
-        let ctx = match GpuContext::new().await {
-            Ok(ctx) => ctx,
-            Err(e) => {
-                adapter::remember(Err(e.to_string()));
-                return match choice {
-                    BackendChoice::Gpu => Err(TrainError::Gpu(e.to_string())),
-                    _ => {
-                        t.backend = BackendInfo::cpu(format!("auto: {e}; training on the CPU"));
-                        Ok(t)
-                    }
-                };
-            }
-        };
-        let adapter = ctx.describe();
-        adapter::remember(Ok((adapter.clone(), ctx.is_software())));
-        if choice == BackendChoice::Auto && ctx.is_software() {
-            t.backend = BackendInfo::cpu(format!(
-                "auto: {adapter} is a software adapter, slower than the CPU path; training on the CPU"
-            ));
-            return Ok(t);
-        }
-        match GpuEngine::new(ctx, &t.config, &t.data, &t.net, &t.optimizer) {
-            Ok(engine) => {
-                t.gpu = Some(Box::new(engine));
-                let reason = match choice {
-                    BackendChoice::Gpu => "gpu: the backend asked for".to_string(),
-                    _ => "auto: a hardware GPU adapter".to_string(),
-                };
-                t.backend = BackendInfo { kind: BackendKind::Gpu, adapter: Some(adapter), reason, lost_steps: None };
-            }
-            Err(e) if choice == BackendChoice::Gpu => return Err(TrainError::Gpu(e.to_string())),
-            Err(e) => t.backend = BackendInfo::cpu(format!("auto: {e}; training on the CPU")),
-        }
-        Ok(t)
-    }
-
-    /// [`Trainer::create`], waiting for the adapter.
-    #[cfg(not(target_arch = "wasm32"))]
-    pub fn new(config: TrainConfig, data: Arc<Dataset>) -> Result<Trainer, TrainError> {
-        pollster::block_on(Trainer::create(config, data))
-    }
-
-    /// In the browser nothing may block on the GPU, so this constructor never
-    /// asks for an adapter: `auto` trains on the CPU and `gpu` is refused (use
-    /// [`Trainer::create`]).
-    #[cfg(target_arch = "wasm32")]
-    pub fn new(config: TrainConfig, data: Arc<Dataset>) -> Result<Trainer, TrainError> {
-        let mut t = Trainer::on_cpu(config, data)?;
-        t.backend = match t.config.backend {
-            BackendChoice::Gpu => {
-                return Err(TrainError::Gpu("the synchronous constructor cannot wait for a WebGPU adapter; use Trainer::create".into()))
-            }
-            BackendChoice::Auto => BackendInfo::cpu("auto: built synchronously, without asking for a WebGPU adapter".into()),
-            BackendChoice::Cpu => BackendInfo::cpu("cpu: the backend asked for".into()),
-        };
-        Ok(t)
-    }
-
     /// The run's state on the host: the CPU backend, and the GPU's starting point.
     fn on_cpu(config: TrainConfig, data: Arc<Dataset>) -> Result<Trainer, TrainError> {
         config.validate(data.train.len())?;
@@ -274,9 +169,8 @@ impl Trainer {
     }
 
     /// Runs `n` minibatch steps. After a divergence every call returns the same error.
-    #[cfg(not(target_arch = "wasm32"))]
     pub fn step(&mut self, n: u32) -> Result<(), TrainError> {
-        pollster::block_on(self.step_async(n))
+        block_on(self.step_async(n))
     }
 
     /// Runs `n` minibatch steps on the run's backend. If the GPU fails, the run
@@ -298,97 +192,6 @@ impl Trainer {
             Some(e) => Err(e.clone()),
             None => Ok(()),
         }
-    }
-
-    /// `n` steps on the GPU, with one read-back of their losses.
-    async fn gpu_steps(&mut self, n: usize) -> Result<(), GpuError> {
-        let engine = self.gpu.as_mut().expect("a GPU run");
-        let mut order = self.order.clone();
-        let mut rows = Vec::with_capacity(n * self.config.batch);
-        for _ in 0..n {
-            rows.extend(order.next_batch().iter().map(|&r| r as u32));
-        }
-        let out = engine.run_steps(self.step, &rows).await?;
-        self.order = order;
-        self.last_batch.clear();
-        self.last_batch.extend(rows[(n - 1) * self.config.batch..].iter().map(|&r| r as usize));
-        self.last_forward = None;
-        for &loss in &out.losses {
-            self.step += 1;
-            if let Some((step, loss)) = out.diverged.filter(|d| d.0 <= self.step) {
-                self.step = step;
-                self.diverged = Some(TrainError::Diverged { optimizer: self.optimizer.name(), step, loss });
-                return Ok(());
-            }
-            self.loss_sum += loss;
-            self.loss_count += 1;
-            self.last_loss = Some(loss);
-        }
-        Ok(())
-    }
-
-    /// After a GPU failure: back to the last checkpoint, on the CPU from now on.
-    fn fall_back(&mut self, e: GpuError) {
-        let lost = self.step - self.checkpoint.step;
-        self.gpu = None;
-        self.step = self.checkpoint.step;
-        self.order = self.checkpoint.order.clone();
-        self.loss_sum = 0.0;
-        self.loss_count = 0;
-        self.last_forward = None;
-        self.backend = BackendInfo {
-            kind: BackendKind::Cpu,
-            adapter: None,
-            reason: format!(
-                "{e}; the run went on on the CPU from its copy at step {}, recomputing {lost} steps",
-                self.checkpoint.step
-            ),
-            lost_steps: Some(lost),
-        };
-    }
-
-    /// Copies the GPU run's state into [`Trainer::network`], [`Trainer::optimizer`]
-    /// and [`Trainer::last_forward`], which also makes it the run's new checkpoint.
-    /// Nothing to do on the CPU. If the GPU fails, the run falls back to the CPU.
-    pub async fn sync_host_async(&mut self) {
-        let Some(engine) = &self.gpu else { return };
-        match engine.download(true).await {
-            Ok(state) => {
-                self.last_forward = engine.store(state, &mut self.net, &mut self.optimizer, self.step);
-                self.checkpoint = Checkpoint { step: self.step, order: self.order.clone() };
-            }
-            Err(e) => {
-                let target = self.step;
-                self.fall_back(e);
-                self.catch_up(target);
-            }
-        }
-    }
-
-    #[cfg(not(target_arch = "wasm32"))]
-    pub fn sync_host(&mut self) {
-        pollster::block_on(self.sync_host_async())
-    }
-
-    /// CPU steps until `target` (after a fall-back), stopping at a divergence.
-    fn catch_up(&mut self, target: u64) {
-        while self.step < target && self.diverged.is_none() {
-            self.one_step();
-        }
-    }
-
-    /// Destroys the run's GPU device, as a driver reset would: the next call
-    /// falls back to the CPU. For testing that path; nothing happens on the CPU.
-    pub fn lose_device(&self) {
-        if let Some(g) = &self.gpu {
-            g.lose_device();
-        }
-    }
-
-    /// [`Trainer::diagnostics`] after copying the GPU state to the host.
-    pub async fn diagnostics_async(&mut self, layer: usize) -> Result<crate::diagnostics::LayerDiagnostics, String> {
-        self.sync_host_async().await;
-        self.diagnostics(layer)
     }
 
     fn one_step(&mut self) {
@@ -430,7 +233,6 @@ impl Trainer {
 
     /// Loss (cross-entropy, without the L2 term) and accuracy on a split, with
     /// the run's current weights (copied from the GPU first on that backend).
-    #[cfg(not(target_arch = "wasm32"))]
     pub fn evaluate(&mut self, split: &Split) -> Evaluation {
         self.sync_host();
         self.evaluate_host(split)
@@ -451,9 +253,8 @@ impl Trainer {
         Evaluation { loss: loss / split.len() as f64, accuracy: correct as f64 / split.len() as f64 }
     }
 
-    #[cfg(not(target_arch = "wasm32"))]
     pub fn evaluate_test(&mut self) -> Evaluation {
-        pollster::block_on(self.evaluate_test_async())
+        block_on(self.evaluate_test_async())
     }
 
     /// The test split: on the GPU where the run trains there, else on the host.
@@ -472,9 +273,8 @@ impl Trainer {
     }
 
     /// Test metrics now, and the mean training loss since the previous snapshot.
-    #[cfg(not(target_arch = "wasm32"))]
     pub fn snapshot(&mut self) -> Snapshot {
-        pollster::block_on(self.snapshot_async())
+        block_on(self.snapshot_async())
     }
 
     /// [`Trainer::snapshot`]. On the GPU it also refreshes the run's checkpoint
@@ -515,25 +315,20 @@ fn build_optimizer(config: &TrainConfig, net: &Mlp<f32>) -> Optimizer {
     }
 }
 
-/// What this process learnt about the GPU adapter, so that `auto` runs after
-/// the first do not open a device only to find it is a software one.
-mod adapter {
-    use std::sync::Mutex;
-
-    /// The adapter's description and whether it is a software one, or why there is none.
-    type Probe = Result<(String, bool), String>;
-    static PROBE: Mutex<Option<Probe>> = Mutex::new(None);
-
-    pub fn remember(p: Probe) {
-        *PROBE.lock().unwrap_or_else(|e| e.into_inner()) = Some(p);
-    }
-
-    /// Why `auto` should not try the GPU, if an earlier run already found out.
-    pub fn known_unsuitable() -> Option<String> {
-        match PROBE.lock().unwrap_or_else(|e| e.into_inner()).as_ref()? {
-            Ok((name, true)) => Some(format!("{name} is a software adapter, slower than the CPU path")),
-            Ok((_, false)) => None,
-            Err(e) => Some(e.clone()),
+/// Runs an async trainer call to the end. Natively it waits for the GPU. In the
+/// browser nothing may wait, so the blocking methods serve CPU runs only, whose
+/// futures never suspend; a GPU run there must use the `_async` methods.
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    #[cfg(not(target_arch = "wasm32"))]
+    return pollster::block_on(f);
+    #[cfg(target_arch = "wasm32")]
+    {
+        let mut f = std::pin::pin!(f);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match f.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(v) => v,
+            std::task::Poll::Pending => panic!("a GPU run in the browser must use the trainer's async methods"),
         }
     }
 }
+
