@@ -86,13 +86,13 @@ impl KernelId {
                 ("activation_backward", include_str!("kernels/activation_backward.wgsl"), &[R, R, W], false)
             }
             KernelId::BatchNormTrain => {
-                ("batchnorm_train", include_str!("kernels/batchnorm_train.wgsl"), &[R, R, W, W, W, W, W], false)
+                ("batchnorm_train", concat!(include_str!("kernels/reduce64.wgsl"), include_str!("kernels/batchnorm_train.wgsl")), &[R, R, W, W, W, W, W], false)
             }
             KernelId::BatchNormEval => {
                 ("batchnorm_eval", include_str!("kernels/batchnorm_eval.wgsl"), &[R, R, R, W], false)
             }
             KernelId::BatchNormBackward => {
-                ("batchnorm_backward", include_str!("kernels/batchnorm_backward.wgsl"), &[R, R, R, R, R, W, W], false)
+                ("batchnorm_backward", concat!(include_str!("kernels/reduce64.wgsl"), include_str!("kernels/batchnorm_backward.wgsl")), &[R, R, R, R, R, W, W], false)
             }
             KernelId::SoftmaxXent => ("softmax_xent", include_str!("kernels/softmax_xent.wgsl"), &[R, R, W, W], false),
             KernelId::Loss => ("loss", include_str!("kernels/loss.wgsl"), &[R, R, R, W], true),

@@ -22,20 +22,7 @@ struct Params {
 @group(0) @binding(6) var<storage, read_write> dz: array<f32>;
 @group(0) @binding(7) var<storage, read_write> grads: array<f32>;
 
-const WG: u32 = 64u;
-var<workgroup> part: array<f32, WG>;
-
-fn reduce(v: f32, lid: u32) -> f32 {
-    part[lid] = v;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s >>= 1u) {
-        if (lid < s) { part[lid] += part[lid + s]; }
-        workgroupBarrier();
-    }
-    let total = part[0];
-    workgroupBarrier();
-    return total;
-}
+// `WG` and `reduce` come from reduce64.wgsl.
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) li: vec3<u32>) {

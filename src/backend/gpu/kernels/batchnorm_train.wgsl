@@ -28,21 +28,7 @@ struct Params {
 @group(0) @binding(6) var<storage, read_write> running: array<f32>;  // [mean | var], 2 x width
 @group(0) @binding(7) var<storage, read_write> nu: array<f32>;       // rows x width
 
-const WG: u32 = 64u;
-var<workgroup> part: array<f32, WG>;
-
-// Sum of `v` over the workgroup, returned to every invocation.
-fn reduce(v: f32, lid: u32) -> f32 {
-    part[lid] = v;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s >>= 1u) {
-        if (lid < s) { part[lid] += part[lid + s]; }
-        workgroupBarrier();
-    }
-    let total = part[0];
-    workgroupBarrier();
-    return total;
-}
+// `WG` and `reduce` come from reduce64.wgsl.
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) li: vec3<u32>) {
