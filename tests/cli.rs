@@ -49,6 +49,16 @@ fn bad_arguments_fail_with_a_clear_message() {
         (&["train", "--epochs", "0"][..], "epochs"),
         (&["train", "--data", "/nonexistent-folder"][..], "could not read"),
         (&["train", "--dump", "x", "--dump-steps", "0"][..], "--dump-steps must list steps"),
+        (&["train", "--backend", "tpu"][..], "unknown backend \"tpu\"; expected auto, gpu or cpu"),
+        (&["compare", "--backend", "GPU"][..], "unknown backend \"GPU\""),
+        (&["bench", "--backend", ""][..], "unknown backend"),
+        (&["bench", "--backends", "cpu,tpu"][..], "unknown backend \"tpu\""),
+        (&["bench", "--backends", "auto"][..], "--backends takes cpu and gpu"),
+        (&["bench", "--backends", "cpu", "--backend", "gpu"][..], "cannot be used with"),
+        (&["bench", "--nets", "huge"][..], "unknown net \"huge\"; expected paper, wide or large"),
+        (&["bench", "--nets", "wide", "--hidden", "10"][..], "cannot be used with"),
+        (&["bench", "--rounds", "0"][..], "rounds"),
+        (&["train", "--backend", "gpu", "--dump", "x"][..], "--dump needs the CPU backend"),
     ] {
         let o = run(args);
         assert!(!o.status.success(), "{args:?} should fail");
@@ -200,4 +210,133 @@ fn data_folder_of_idx_files_is_read_and_corruption_named() {
         "{}",
         stderr(&o)
     );
+}
+
+/// The JSON record of a one-epoch `train` run with `extra` arguments, or the failed output.
+fn train_record(name: &str, extra: &[&str], env: &[(&str, &str)]) -> Result<(serde_json::Value, Output), Output> {
+    let dir = scratch(name);
+    let json = dir.join("run.json");
+    let mut cmd = bin();
+    cmd.args(["train", "--epochs", "1", "--hidden", "16,16", "--json", json.to_str().unwrap()]).args(extra);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let o = cmd.output().expect("the binary runs");
+    if !o.status.success() {
+        return Err(o);
+    }
+    let v = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    Ok((v, o))
+}
+
+/// Hides every Vulkan driver (natively wgpu uses Vulkan only), so no adapter exists.
+const NO_ADAPTER: [(&str, &str); 2] =
+    [("VK_ICD_FILENAMES", "/nonexistent/no-icd.json"), ("VK_DRIVER_FILES", "/nonexistent/no-icd.json")];
+
+/// What the library says when it finds no adapter.
+const NO_ADAPTER_SAYS: &str = "no GPU adapter";
+
+#[test]
+fn backend_cpu_trains_and_the_record_says_so() {
+    let (v, o) = train_record("backend-cpu", &["--backend", "cpu"], &[]).unwrap_or_else(|o| panic!("{}", stderr(&o)));
+    assert_eq!(v["config"]["backend"], "cpu", "the backend asked for");
+    assert_eq!(v["backend"]["kind"], "cpu", "the backend used");
+    assert!(v["backend"]["reason"].as_str().is_some_and(|r| !r.is_empty()), "{v}");
+    assert!(stderr(&o).contains("backend cpu: "), "{}", stderr(&o));
+    assert!(v["epochs"][0]["test_accuracy"].as_f64().unwrap() > 0.5);
+}
+
+#[test]
+fn backend_gpu_trains_on_an_adapter_or_says_there_is_none() {
+    match train_record("backend-gpu", &["--backend", "gpu"], &[]) {
+        Ok((v, o)) => {
+            // An adapter exists (lavapipe counts): the run is on it, and says which.
+            assert_eq!(v["config"]["backend"], "gpu");
+            assert_eq!(v["backend"]["kind"], "gpu", "{v}");
+            let adapter = v["backend"]["adapter"].as_str().expect("a GPU run names its adapter");
+            assert!(stderr(&o).contains(&format!("backend gpu ({adapter}")), "{}", stderr(&o));
+            // It learns what the CPU learns from the same initialisation and batches.
+            let (cpu, _) = train_record("backend-gpu-cpu", &["--backend", "cpu"], &[])
+                .unwrap_or_else(|o| panic!("{}", stderr(&o)));
+            let acc = |r: &serde_json::Value| r["epochs"][0]["test_accuracy"].as_f64().unwrap();
+            assert!((acc(&v) - acc(&cpu)).abs() < 0.02, "gpu {} vs cpu {}", acc(&v), acc(&cpu));
+        }
+        Err(o) => assert!(stderr(&o).contains(NO_ADAPTER_SAYS), "{}", stderr(&o)),
+    }
+}
+
+#[test]
+fn without_an_adapter_gpu_fails_clearly_and_auto_trains_on_the_cpu() {
+    let o = match train_record("no-adapter-gpu", &["--backend", "gpu"], &NO_ADAPTER) {
+        Ok((v, _)) => panic!("--backend gpu trained without an adapter: {v}"),
+        Err(o) => o,
+    };
+    assert!(stderr(&o).contains(NO_ADAPTER_SAYS), "{}", stderr(&o));
+    let (v, o) = train_record("no-adapter-auto", &["--backend", "auto"], &NO_ADAPTER)
+        .unwrap_or_else(|o| panic!("{}", stderr(&o)));
+    assert_eq!(v["config"]["backend"], "auto");
+    assert_eq!(v["backend"]["kind"], "cpu");
+    assert!(stderr(&o).contains("backend cpu: auto"), "the reason says why: {}", stderr(&o));
+
+    let o = bin().args(["bench", "--backends", "gpu", "--hidden", "8"]).envs(NO_ADAPTER).output().unwrap();
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains(NO_ADAPTER_SAYS), "{}", stderr(&o));
+}
+
+#[test]
+fn bench_times_every_optimizer_on_every_backend() {
+    let dir = scratch("bench");
+    let json = dir.join("bench.json");
+    let o = run(&[
+        "bench",
+        "--rounds",
+        "3",
+        "--steps",
+        "4",
+        "--warmup",
+        "2",
+        "--hidden",
+        "12,12",
+        "--batch",
+        "20",
+        "--variants",
+        "1:0,4:0",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!((v["rounds"].as_u64(), v["steps_per_round"].as_u64()), (Some(3), Some(4)));
+    let gpu = v["backends"].get("gpu").cloned();
+    // Without an adapter the GPU is left out, and the output says why.
+    assert_eq!(gpu.is_none(), v["skipped"].get("gpu").is_some(), "{v}");
+    let net = &v["nets"][0];
+    assert_eq!(net["sizes"], serde_json::json!([784, 12, 12, 10]));
+    let names: Vec<&str> = net["rows"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["sgd", "adam", "rngd", "rngd k=4 r=0"]);
+    for row in net["rows"].as_array().unwrap() {
+        let cpu = &row["cells"]["cpu"];
+        assert_eq!(cpu["backend"]["kind"], "cpu");
+        assert_eq!(cpu["ms_per_step_rounds"].as_array().unwrap().len(), 3, "{row}");
+        assert!(cpu["ms_per_step_median"].as_f64().unwrap() > 0.0);
+        assert!(cpu["ratio_to_sgd"].as_f64().unwrap() > 0.0);
+        assert!(cpu["split_seconds"]["forward_backward"].as_f64().unwrap() > 0.0);
+        if let Some(g) = &gpu {
+            let cell = &row["cells"]["gpu"];
+            assert_eq!(cell["backend"]["kind"], "gpu", "{row}");
+            assert_eq!(cell["ms_per_step_rounds"].as_array().unwrap().len(), 3, "{row}");
+            assert!(row["gpu_over_cpu"].as_f64().unwrap() > 0.0, "{row}");
+            let software = cell["software_adapter"].as_bool().unwrap();
+            assert_eq!(software, out.contains("gpu (software) ms/step"), "{out}");
+            assert_eq!(g["adapter"], cell["backend"]["adapter"]);
+        }
+    }
+    assert!(out.contains("cpu ms/step") && out.contains("÷ sgd") && out.contains("rngd k=4 r=0"), "{out}");
+    assert!(out.contains("median of 3 rounds × 4 steps"), "{out}");
+    if gpu.is_some() {
+        assert!(out.contains("gpu ÷ cpu"), "{out}");
+    } else {
+        assert!(out.contains("gpu  not timed: "), "{out}");
+    }
 }

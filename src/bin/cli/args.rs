@@ -1,12 +1,15 @@
-//! Options shared by `train`, `compare` and `bench`, turned into a validated `TrainConfig`.
+//! Options shared by `train`, `compare` and `bench`, turned into a validated `TrainConfig`,
+//! and how a run reports the backend it really trains on.
 
 use std::path::PathBuf;
 
 use clap::Args;
+use serde::{Deserialize, Serialize};
 
+use rngd_lab::config::BackendChoice;
 use rngd_lab::data::bundled;
 use rngd_lab::model::{Activation, Arch};
-use rngd_lab::{Dataset, TrainConfig};
+use rngd_lab::{Dataset, TrainConfig, Trainer};
 
 #[derive(Args, Clone, Debug)]
 pub struct RunArgs {
@@ -77,6 +80,10 @@ pub struct RunArgs {
     /// hyperparameters; the test split is for reporting only).
     #[arg(long, default_value_t = 0)]
     pub validation: usize,
+    /// Where to train: auto (a hardware GPU when there is one, else the CPU),
+    /// gpu (any adapter, software ones included; fails without one) or cpu.
+    #[arg(long, default_value = "auto")]
+    pub backend: BackendChoice,
 }
 
 /// The data a run trains on: training, test and optional validation splits.
@@ -102,6 +109,7 @@ impl RunArgs {
             seed: self.seed,
             l2: self.l2,
             init_std: self.init_std,
+            backend: self.backend,
             ..TrainConfig::default()
         };
         c.adam.beta1 = self.beta1;
@@ -129,4 +137,62 @@ impl RunArgs {
         let (data, val, rows) = full.carve_validation(self.validation, self.seed).map_err(|e| e.to_string())?;
         Ok(RunData { data, validation: Some(val), train_rows: rows, source })
     }
+}
+
+/// The backend a trainer really uses, as the library reports it
+/// (`Trainer::backend()`): written into JSON records and printed for people.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BackendReport {
+    /// "cpu" or "gpu".
+    pub kind: String,
+    /// The GPU adapter, when one was looked at.
+    pub adapter: Option<String>,
+    /// Why this backend: a sentence from the library.
+    pub reason: String,
+    /// After a GPU device loss: the steps replayed on the CPU.
+    #[serde(default)]
+    pub lost_steps: Option<u64>,
+}
+
+impl BackendReport {
+    pub fn of(trainer: &Trainer) -> BackendReport {
+        let value = serde_json::to_value(trainer.backend()).expect("the backend info serialises");
+        serde_json::from_value(value).expect("the backend info has kind, adapter, reason and lost_steps")
+    }
+
+    pub fn is_gpu(&self) -> bool {
+        self.kind == "gpu"
+    }
+
+    /// A software adapter (lavapipe/llvmpipe, SwiftShader, WARP): a CPU emulating
+    /// a GPU, whose times say nothing about a real GPU.
+    pub fn software(&self) -> bool {
+        self.adapter.as_deref().is_some_and(is_software_adapter)
+    }
+
+    /// `gpu (llvmpipe (…), software adapter)` or `cpu`.
+    pub fn label(&self) -> String {
+        match (&self.adapter, self.is_gpu()) {
+            (Some(a), true) if self.software() => format!("gpu ({a}, software adapter)"),
+            (Some(a), true) => format!("gpu ({a})"),
+            _ => self.kind.clone(),
+        }
+    }
+
+    /// One line for people: what runs where, and why.
+    pub fn line(&self) -> String {
+        let lost = match self.lost_steps {
+            Some(n) => format!(" [GPU device lost: {n} steps replayed on the CPU]"),
+            None => String::new(),
+        };
+        format!("backend {}: {}{lost}", self.label(), self.reason)
+    }
+}
+
+/// Adapter descriptions of wgpu (`name (backend, device type)`) and of browsers
+/// that are software renderers.
+pub fn is_software_adapter(adapter: &str) -> bool {
+    let a = adapter.to_ascii_lowercase();
+    a.contains(", cpu)")
+        || ["llvmpipe", "lavapipe", "swiftshader", "softpipe", "microsoft basic render"].iter().any(|s| a.contains(s))
 }

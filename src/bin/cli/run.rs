@@ -8,9 +8,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use rngd_lab::clock::Stopwatch;
+use rngd_lab::config::BackendChoice;
 use rngd_lab::{OptimizerKind, TrainConfig, Trainer};
 
-use super::args::{RunArgs, RunData};
+use super::args::{BackendReport, RunArgs, RunData};
 use super::dump::DumpPlan;
 
 #[derive(Args)]
@@ -28,6 +29,7 @@ pub struct TrainArgs {
     #[arg(long)]
     json: Option<PathBuf>,
     /// Write the state at the --dump-steps into this folder, as .npy files.
+    /// Runs on the CPU backend: per-step gradients are recorded on the CPU path only.
     #[arg(long)]
     dump: Option<PathBuf>,
     /// Steps after which to dump, comma separated (1 is the first step).
@@ -82,7 +84,14 @@ pub struct RunRecord {
     /// RNGD only: inverses that failed and kept their previous value.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inverse_fallbacks: Option<u64>,
+    /// The backend the run really used (`config.backend` is the one asked for),
+    /// as it stood at the end of the run: after a GPU device loss it says "cpu".
+    pub backend: BackendReport,
 }
+
+/// Steps per `Trainer::step` call when nothing needs every step: a GPU run reads
+/// its losses back once per call, so single steps would mostly time the readback.
+const STEP_CHUNK: u64 = 25;
 
 fn progress(total: u64, label: &str) -> ProgressBar {
     let pb = ProgressBar::new(total);
@@ -104,9 +113,14 @@ pub fn run_one(
     epochs: u32,
     mut dump: Option<&mut DumpPlan>,
 ) -> Result<RunRecord, String> {
-    let mut trainer = Trainer::new(config.clone(), data).map_err(|e| e.to_string())?;
     let name = config.optimizer.name();
+    let mut trainer = Trainer::new(config.clone(), data).map_err(|e| format!("{name}: {e}"))?;
+    let backend = BackendReport::of(&trainer);
+    eprintln!("{name:>5} {}", backend.line());
     if let Some(d) = dump.as_deref_mut() {
+        if backend.is_gpu() {
+            return Err(DUMP_NEEDS_CPU.into());
+        }
         trainer.record_gradients(true);
         d.begin(&trainer, rd)?;
     }
@@ -119,10 +133,15 @@ pub fn run_one(
         epochs: Vec::new(),
         diverged: None,
         inverse_fallbacks: None,
+        backend,
     };
+    // A dump looks at every step; otherwise step in chunks.
+    let chunk = if dump.is_some() { 1 } else { STEP_CHUNK };
     'epochs: for epoch in 1..=epochs {
-        for _ in 0..per_epoch {
-            if let Err(e) = trainer.step(1) {
+        let mut done = 0;
+        while done < per_epoch {
+            let n = chunk.min(per_epoch - done);
+            if let Err(e) = trainer.step(n as u32) {
                 pb.suspend(|| eprintln!("{name}: {e}"));
                 record.diverged = Some(e.to_string());
                 break 'epochs;
@@ -130,9 +149,12 @@ pub fn run_one(
             if let Some(d) = dump.as_deref_mut() {
                 d.after_step(&trainer)?;
             }
-            pb.inc(1);
+            done += n;
+            pb.inc(n);
         }
         let s = trainer.snapshot();
+        // `evaluate` reads the host copy of the network (a no-op on the CPU).
+        trainer.sync_host();
         let validation_accuracy = rd.validation.as_ref().map(|v| trainer.evaluate(v).accuracy);
         let seconds = clock.seconds();
         let train_loss = s.train_loss.expect("a full epoch has run");
@@ -157,9 +179,18 @@ pub fn run_one(
     if let Some(d) = dump {
         d.finish()?;
     }
+    trainer.sync_host();
     record.inverse_fallbacks = trainer.optimizer().rngd().map(|r| r.fallbacks());
+    let end = BackendReport::of(&trainer);
+    if end.kind != record.backend.kind || end.lost_steps != record.backend.lost_steps {
+        eprintln!("{name:>5} now on {}", end.line());
+    }
+    record.backend = end;
     Ok(record)
 }
+
+const DUMP_NEEDS_CPU: &str = "--dump needs the CPU backend: per-step gradients are recorded on the CPU path only. \
+     Use --backend cpu (or auto, which then trains on the CPU).";
 
 fn write_json<T: Serialize>(path: &PathBuf, value: &T) -> Result<(), String> {
     let text = serde_json::to_string_pretty(value).expect("plain data serialises");
@@ -170,7 +201,7 @@ fn write_json<T: Serialize>(path: &PathBuf, value: &T) -> Result<(), String> {
 
 fn describe(config: &TrainConfig, rd: &RunData) {
     eprintln!(
-        "{} {:?} {} on {} ({} training, {} test{}): sizes {:?}, batch {}, seed {}",
+        "{} {:?} {} on {} ({} training, {} test{}): sizes {:?}, batch {}, seed {}, backend {} asked",
         config.optimizer.name(),
         config.arch,
         config.activation,
@@ -180,14 +211,25 @@ fn describe(config: &TrainConfig, rd: &RunData) {
         rd.validation.as_ref().map(|v| format!(", {} validation", v.len())).unwrap_or_default(),
         config.sizes(784, 10),
         config.batch,
-        config.seed
+        config.seed,
+        config.backend.name()
     );
 }
 
 pub fn train(args: TrainArgs) -> Result<(), String> {
     let rd = args.run.load()?;
-    let config = args.run.config(args.optimizer, args.lr);
+    let mut config = args.run.config(args.optimizer, args.lr);
     config.validate(rd.data.train.len()).map_err(|e| e.to_string())?;
+    if args.dump.is_some() {
+        match config.backend {
+            BackendChoice::Gpu => return Err(DUMP_NEEDS_CPU.into()),
+            BackendChoice::Auto => {
+                eprintln!("--dump: training on the CPU backend, where per-step gradients are recorded");
+                config.backend = BackendChoice::Cpu;
+            }
+            BackendChoice::Cpu => {}
+        }
+    }
     let mut dump = match &args.dump {
         Some(dir) => Some(DumpPlan::new(dir.clone(), &args.dump_steps, args.f64)?),
         None => None,
@@ -226,20 +268,24 @@ pub fn compare(args: CompareArgs) -> Result<(), String> {
         records.push(run_one(config, &rd, data.clone(), args.run.epochs, None)?);
     }
     println!();
-    println!("{:<6} {:>8} {:>11} {:>10} {:>10} {:>9}", "", "lr", "train loss", "test acc", "valid acc", "s/epoch");
+    println!(
+        "{:<6} {:>8} {:>11} {:>10} {:>10} {:>9}  backend",
+        "", "lr", "train loss", "test acc", "valid acc", "s/epoch"
+    );
     for r in &records {
         let last = r.epochs.last();
         let cell = |f: &dyn Fn(&EpochRecord) -> Option<f64>, pct: bool| {
             last.and_then(f).map(|v| if pct { format!("{:.2}%", 100.0 * v) } else { format!("{v:.4}") })
         };
         println!(
-            "{:<6} {:>8} {:>11} {:>10} {:>10} {:>9}{}",
+            "{:<6} {:>8} {:>11} {:>10} {:>10} {:>9}  {}{}",
             r.optimizer.name(),
             r.config.lr(),
             cell(&|e| Some(e.train_loss), false).unwrap_or("-".into()),
             cell(&|e| Some(e.test_accuracy), true).unwrap_or("-".into()),
             cell(&|e| e.validation_accuracy, true).unwrap_or("-".into()),
             last.map(|e| format!("{:.2}", e.seconds / e.epoch as f64)).unwrap_or("-".into()),
+            r.backend.label(),
             if r.diverged.is_some() { "  (diverged)" } else { "" }
         );
     }
