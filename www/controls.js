@@ -2,10 +2,10 @@
 // the controls panel, nothing about the worker: main.js passes callbacks.
 //
 // The per-optimizer tiles (checkbox + learning rate) are built here from
-// RUN_DEFS; the shared fields (architecture, activation, seed) are in
+// RUN_DEFS; the shared fields (architecture, activation, backend, seed) are in
 // index.html. Every form element is found by its `name`.
 
-import { RUN_DEFS, ARCHS, ACTIVATIONS, TEXT_KEYS } from './state.js';
+import { RUN_DEFS, ARCHS, ACTIVATIONS, BACKENDS, TEXT_KEYS } from './state.js';
 
 /**
  * @param {HTMLElement} root  the controls panel (contains the inputs and buttons)
@@ -50,6 +50,7 @@ export function createControls(root, handlers) {
   };
   fill($('[name="arch"]'), ARCHS);
   fill($('[name="activation"]'), ACTIVATIONS);
+  fill($('[name="backend"]'), BACKENDS);
 
   const form = $('form');
   const elements = () => [...form.querySelectorAll('input[name], select[name]')];

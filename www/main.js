@@ -14,6 +14,7 @@ import {
   architecture,
   activationLabel,
   archLabel,
+  BACKENDS,
   readHash,
   writeHash,
 } from './state.js';
@@ -28,6 +29,13 @@ const fmtFixed = (d) => (n) => (n == null || !Number.isFinite(n) ? '–' : n.toF
 const fmtLoss = (n) => (n == null || !Number.isFinite(n) ? '–' : n < 1e-3 ? n.toExponential(2) : n.toPrecision(4));
 const fmtPct = (n) => (n == null || !Number.isFinite(n) ? '–' : `${(100 * n).toFixed(2)} %`);
 const fmtRate = (n) => (n == null || !(n > 0) ? '–' : n >= 100 ? fmtInt(n) : n.toFixed(1));
+/** wgpu lists every native backend a wasm build leaves out ("vulkan support
+ *  not compiled in", …): noise on a web page. */
+const dropWgpuNoise = (s) =>
+  String(s)
+    .replace(/([;,(]\s*)?\b\w+ support not compiled in(?=[;,)]|$)/g, (m, lead) => (lead?.startsWith('(') ? '(' : ''))
+    .replace(/\(\s*[;,]\s*/g, '(')
+    .replace(/\s*[;,]\s*\)/g, ')');
 const sentence = (s) => {
   const t = String(s).trim();
   return /[.!?]$/.test(t) ? t : `${t}.`;
@@ -61,10 +69,23 @@ const app = {
   running: false,
   wallRate: 0,
   layerSizes: [MODEL.inputs, ...MODEL.hidden, MODEL.outputs],
+  selftest: null, // gpuSelfTest() report, null until it arrives
+  configErrors: [], // [{id, message}] of the current reset
   runs: new Map(
     RUN_DEFS.map((def) => [
       def.id,
-      { def, included: false, lr: null, history: [], last: null, stepsPerSec: 0, failed: false, failure: null },
+      {
+        def,
+        included: false,
+        lr: null,
+        history: [],
+        last: null,
+        stepsPerSec: 0,
+        failed: false,
+        failure: null,
+        backend: null, // trainer.backend(): {kind, adapter, reason, lost_steps}
+        notice: null, // {head, reason, lostSteps} once the run has left the GPU
+      },
     ]),
   ),
 };
@@ -99,6 +120,8 @@ for (const { def } of app.runs.values()) {
   tr.className = 'run-row';
   tr.innerHTML = `
     <th scope="row"><span class="swatch"></span><span class="run-label"></span></th>
+    <td data-col="backend" data-testid="run-backend"><span class="backend-badge" data-role="badge"></span><span
+      class="backend-detail" data-role="detail"></span></td>
     <td data-col="lr" data-testid="lr-in-force" class="num"></td>
     <td data-col="state" data-testid="run-state"></td>
     <td data-col="step" data-testid="steps" class="num"></td>
@@ -114,7 +137,9 @@ for (const { def } of app.runs.values()) {
   note.className = 'run-note';
   note.dataset.run = def.id;
   note.hidden = true;
-  note.innerHTML = `<td colspan="9"><div class="run-message" role="alert" data-testid="run-message" data-run="${def.id}"></div></td>`;
+  note.innerHTML = `<td colspan="10">
+    <div class="run-notice" role="status" data-testid="backend-notice" data-run="${def.id}" hidden></div>
+    <div class="run-message" role="alert" data-testid="run-message" data-run="${def.id}" hidden></div></td>`;
   tbody.append(tr, note);
 }
 
@@ -146,9 +171,144 @@ function renderRun(run) {
   if (s) acc.dataset.step = String(s.step);
   else delete acc.dataset.step;
 
+  renderBackendCell(run, cell('backend'));
+
   const note = $(`tr.run-note[data-run="${id}"]`, tbody);
-  note.hidden = !run.failure;
-  $('.run-message', note).textContent = run.failure ?? '';
+  const notice = run.included ? run.notice : null;
+  note.hidden = !run.failure && !notice;
+  const failure = $('.run-message', note);
+  failure.textContent = run.failure ?? '';
+  failure.hidden = !run.failure;
+  const noticeEl = $('.run-notice', note);
+  noticeEl.replaceChildren();
+  if (notice) {
+    const head = document.createElement('strong');
+    head.textContent = notice.head;
+    noticeEl.append(head, notice.reason);
+  }
+  noticeEl.hidden = !notice;
+  if (notice?.lostSteps != null) noticeEl.dataset.lostSteps = String(notice.lostSteps);
+  else delete noticeEl.dataset.lostSteps;
+}
+
+// ---------------------------------------------------------------- backends
+const backendLabel = (b) => (b?.kind === 'gpu' ? 'GPU' : b?.kind === 'cpu' ? 'CPU' : '–');
+const sameBackend = (a, b) =>
+  a.kind === b.kind && (a.adapter ?? null) === (b.adapter ?? null) && a.reason === b.reason && a.lost_steps === b.lost_steps;
+
+/** Why a run is on the CPU, in a few words for its badge; the note under the
+ *  table and the badge's tooltip give the library's full sentence. */
+function shortReason(b) {
+  const r = String(b.reason ?? '');
+  if (b.lost_steps != null) return 'the GPU was lost';
+  if (/^cpu:/.test(r)) return 'chosen';
+  if (/software adapter/i.test(r)) return 'software GPU declined';
+  if (/no (GPU |WebGPU )?adapter|found no adapters/i.test(r)) return 'no WebGPU adapter';
+  return r.replace(/; training on the CPU$/, '');
+}
+
+/** The run's badge: GPU and the adapter, or CPU and why. */
+function renderBackendCell(run, td) {
+  const b = run.included ? run.backend : null;
+  const badge = $('[data-role="badge"]', td);
+  const detail = $('[data-role="detail"]', td);
+  badge.textContent = b ? backendLabel(b) : '';
+  badge.hidden = !b;
+  detail.textContent = !b ? '' : b.kind === 'gpu' ? b.adapter ?? 'unnamed adapter' : shortReason(b);
+  td.dataset.kind = b?.kind ?? '';
+  if (b?.adapter) td.dataset.adapter = b.adapter;
+  else delete td.dataset.adapter;
+  if (b) td.dataset.reason = b.reason;
+  else delete td.dataset.reason;
+  td.title = !b ? '' : b.kind === 'gpu' ? `GPU: ${b.adapter ?? 'unnamed adapter'} (${b.reason})` : `CPU: ${b.reason}`;
+}
+
+/** "SGD", "SGD and Adam", "SGD, Adam and RNGD" */
+function listLabels(runs) {
+  const names = runs.map((r) => r.def.label);
+  return names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}` : names.join('');
+}
+
+/** Groups of runs with the same backend, kind and adapter and reason alike. */
+function backendGroups(runs) {
+  const groups = [];
+  for (const r of runs) {
+    const g = groups.find((x) => sameBackend(x.backend, r.backend));
+    if (g) g.runs.push(r);
+    else groups.push({ backend: r.backend, runs: [r] });
+  }
+  return groups;
+}
+
+/** The header line (what the runs really train on, the self-test second) and
+ *  the note under the table (each backend's reason). */
+function renderBackendSummary() {
+  const runs = includedRuns().filter((r) => r.backend);
+  const el = $('#gpu-status');
+  let state;
+  let text;
+  if (runs.length === 0) {
+    state = 'none';
+    const choice = controls?.readRaw().backend ?? 'auto';
+    const label = BACKENDS.find((b) => b.value === choice)?.short ?? choice;
+    text = `No runs yet (backend: ${label})`;
+  } else {
+    const kinds = new Set(runs.map((r) => r.backend.kind));
+    const adapters = [...new Set(runs.filter((r) => r.backend.kind === 'gpu').map((r) => r.backend.adapter ?? 'unnamed adapter'))];
+    const all = runs.length === includedRuns().length && runs.length > 1 ? 'All runs' : listLabels(runs);
+    if (kinds.size === 1 && kinds.has('gpu')) {
+      state = 'gpu';
+      text = `${all} ${runs.length > 1 ? 'train' : 'trains'} on the GPU: ${adapters.join(', ')}`;
+    } else if (kinds.size === 1) {
+      state = 'cpu';
+      const why = [...new Set(runs.map((r) => shortReason(r.backend)))];
+      text = `${all} ${runs.length > 1 ? 'train' : 'trains'} on the CPU (WebAssembly)${why.length === 1 ? `: ${why[0]}` : ''}`;
+    } else {
+      state = 'mixed';
+      const on = (kind) => runs.filter((r) => r.backend.kind === kind);
+      text = `${listLabels(on('gpu'))} on the GPU (${adapters.join(', ')}), ${listLabels(on('cpu'))} on the CPU`;
+    }
+  }
+  el.dataset.state = state;
+  $('[data-role="text"]', el).textContent = text;
+
+  const note = $('[data-role="backend-note"]');
+  note.replaceChildren();
+  for (const g of backendGroups(runs)) {
+    const line = document.createElement('span');
+    line.className = 'backend-line';
+    line.dataset.kind = g.backend.kind;
+    const head = document.createElement('strong');
+    head.textContent =
+      g.backend.kind === 'gpu'
+        ? `${listLabels(g.runs)} on the GPU (${g.backend.adapter ?? 'unnamed adapter'}):`
+        : `${listLabels(g.runs)} on the CPU:`;
+    line.append(head, ` ${sentence(g.backend.reason)}`);
+    note.append(line);
+  }
+  note.hidden = runs.length === 0;
+}
+
+/** A run's backend as the worker read it; a move off the GPU mid-run becomes a notice. */
+function updateBackend(run, backend) {
+  if (!backend) return;
+  backend = { ...backend, reason: dropWgpuNoise(backend.reason ?? '') };
+  const before = run.backend;
+  run.backend = backend;
+  if (before?.kind === 'gpu' && backend.kind !== 'gpu') {
+    const lost = backend.lost_steps;
+    run.notice = {
+      lostSteps: lost ?? null,
+      head: `The ${run.def.label} run lost its GPU and goes on on the CPU`,
+      reason:
+        (lost != null ? ` (lost steps: ${fmtInt(lost)}, computed again). ` : '. ') +
+        sentence(backend.reason).replace(/^\w/, (c) => c.toUpperCase()),
+    };
+  }
+  if (!before || !sameBackend(before, backend)) {
+    renderRun(run);
+    renderBackendSummary();
+  }
 }
 function renderRuns() {
   app.runs.forEach(renderRun);
@@ -198,42 +358,45 @@ function plotPoint(id, s) {
   charts.accuracy.addPoint(id, s.step, 100 * s.test_accuracy);
 }
 
-// ---------------------------------------------------------------- GPU status
-const gpuStatus = $('#gpu-status');
-function showGpu(report) {
+// ------------------------------------------------------- WebGPU self-test
+// Secondary information: whether the browser offers WebGPU and whether the
+// WGSL metric kernel agrees with the CPU on it. What the runs really train on
+// is each run's backend (renderBackendSummary).
+function showSelftest(report) {
+  app.selftest = report;
+  const el = $('#gpu-status');
   let state;
   let text;
   if (report.available && report.ok) {
     state = 'adapter';
-    text = `WebGPU: ${report.adapter} — metric kernel agrees with the CPU (max error ${fmtSci(report.max_abs_error, 1)})`;
+    text = `WebGPU self-test: ${report.adapter}, metric kernel agrees with the CPU (max error ${fmtSci(report.max_abs_error, 1)})`;
   } else if (report.available) {
     state = 'mismatch';
     const why = report.reason
       ? `the metric kernel failed: ${report.reason}`
       : `the metric kernel disagrees with the CPU (max error ${fmtSci(report.max_abs_error, 1)})`;
-    text = `WebGPU: ${report.adapter} — ${why}; training runs on the CPU`;
+    text = `WebGPU self-test: ${report.adapter}, ${why}`;
   } else {
     state = 'no-adapter';
-    // The crate's message already says "… the CPU backend is used instead"; keep the reason only.
+    // The crate's message is "no GPU adapter is available (…)[; the CPU backend is used instead]"; keep the reason only.
     // wgpu also lists every native backend this wasm build leaves out; those are noise here.
     const full = String(report.reason ?? 'unknown reason');
     const reason =
-      full
-        .replace(/^no GPU adapter is available \((.*)\); the CPU backend is used instead$/s, '$1')
-        .replace(/[;,]?\s*\w+ support not compiled in/g, '')
+      dropWgpuNoise(full)
+        .replace(/^no GPU adapter is available \((.*)\)(; the CPU backend is used instead)?$/s, '$1')
         .replace(/^[;,\s]+|[;,\s]+$/g, '')
         .trim() || full;
-    text = `No WebGPU adapter (${reason}) — training runs on the CPU`;
-    gpuStatus.dataset.reason = full;
+    text = `No WebGPU adapter (${reason})`;
+    el.dataset.reason = full;
   }
-  gpuStatus.dataset.state = state;
-  if (Number.isFinite(report.max_abs_error)) gpuStatus.dataset.maxError = String(report.max_abs_error);
-  gpuStatus.title =
-    state === 'adapter'
-      ? "The WGSL kernel that updates RNGD's metrics ran on this adapter and matched the CPU reference. " +
-        'The training steps themselves run in WebAssembly on the CPU.'
-      : String(report.reason ?? '');
-  $('[data-role="text"]', gpuStatus).textContent = text;
+  el.dataset.selftest = state;
+  if (Number.isFinite(report.max_abs_error)) el.dataset.maxError = String(report.max_abs_error);
+  el.title =
+    'First line: what the runs really train on (each run says why in the table). ' +
+    (state === 'adapter'
+      ? "Second line: the WGSL kernel that updates RNGD's metrics ran on this adapter and matched the CPU reference."
+      : `Second line: ${report.reason ?? 'the WebGPU self-test'}.`);
+  $('[data-role="selftest"]', el).textContent = text;
 }
 
 // ---------------------------------------------------------------- geometry
@@ -283,6 +446,7 @@ fillDescription();
 function refreshInputs() {
   const v = validateSettings(controls.readRaw());
   controls.showFieldErrors(v.errors);
+  if (!includedRuns().some((r) => r.backend)) renderBackendSummary();
   const hasPoints = includedRuns().some((r) => r.last);
   if (v.ok && app.trainersOk && hasPoints && !app.running && !sameSettings(v.values, app.applied)) {
     controls.setHint('Settings changed: Start begins new runs with them.');
@@ -358,7 +522,11 @@ function sendReset(values) {
     r.stepsPerSec = 0;
     r.failed = false;
     r.failure = null;
+    r.backend = null;
+    r.notice = null;
   }
+  app.configErrors = [];
+  renderBackendSummary();
   const defs = includedRuns().map((r) => r.def);
   setChartSeries(defs);
   clearCharts();
@@ -405,6 +573,7 @@ function reset() {
 }
 
 // ----------------------------------------------------------- worker messages
+const testHooks = { pending: new Map() }; // run id → resolvers waiting for 'lose-device-done'
 const label = (id) => runDef(id)?.label ?? id;
 
 function idleMode() {
@@ -433,7 +602,7 @@ const handlers = {
   },
 
   gpu(msg) {
-    showGpu(msg.report ?? { available: false, reason: 'no report' });
+    showSelftest(msg.report ?? { available: false, reason: 'no report' });
   },
 
   'reset-done'(msg) {
@@ -441,14 +610,29 @@ const handlers = {
     for (const r of msg.runs) {
       const run = app.runs.get(r.id);
       if (run && Number.isFinite(r.lr)) run.lr = r.lr;
+      if (run && r.backend) run.backend = { ...r.backend, reason: dropWgpuNoise(r.backend.reason ?? '') };
       if (r.layers && r.id === msg.runs[0].id) {
         const sizes = [MODEL.inputs, ...MODEL.hidden, MODEL.outputs];
         if (sizes.length - 1 === r.layers) geometry.view.setLayers(sizes);
       }
     }
     if (!app.trainersOk) app.applied = null;
+    // The config errors of this reset came before; the next reset starts a fresh banner.
+    app.configErrors = [];
+    renderBackendSummary();
     if (!app.running) setMode(idleMode());
     else renderRuns();
+  },
+
+  backend(msg) {
+    const run = app.runs.get(msg.run);
+    if (run) updateBackend(run, msg.backend);
+  },
+
+  'lose-device-done'(msg) {
+    const waiting = testHooks.pending.get(msg.run) ?? [];
+    testHooks.pending.delete(msg.run);
+    for (const resolve of waiting) resolve(msg);
   },
 
   running(msg) {
@@ -467,6 +651,7 @@ const handlers = {
     run.stepsPerSec = msg.stepsPerSec;
     if (msg.wallStepsPerSec > 0) app.wallRate = msg.wallStepsPerSec;
     run.history.push(s);
+    updateBackend(run, msg.backend);
     plotPoint(msg.run, s);
     renderRun(run);
     $('[data-role="wall-rate"]').textContent = app.running ? fmtRate(app.wallRate) : '–';
@@ -492,9 +677,21 @@ const handlers = {
         setMode('unavailable');
         showError(msg.message);
         break;
-      case 'config':
-        showError(`The ${label(msg.run)} run could not be created: ${msg.message}`);
+      case 'config': {
+        // One banner for the whole reset; runs refused for the same reason share a sentence.
+        app.configErrors.push({ id: msg.run, message: msg.message });
+        const byMessage = new Map();
+        for (const e of app.configErrors) byMessage.set(e.message, [...(byMessage.get(e.message) ?? []), e.id]);
+        showError(
+          [...byMessage]
+            .map(([message, ids]) => {
+              const runs = ids.map((id) => app.runs.get(id) ?? { def: { label: label(id) } });
+              return `The ${listLabels(runs)} ${ids.length > 1 ? 'runs' : 'run'} could not be created: ${sentence(dropWgpuNoise(message))}`;
+            })
+            .join(' '),
+        );
         break;
+      }
       case 'step': {
         const run = app.runs.get(msg.run);
         let text = `The ${label(msg.run)} run stopped: ${sentence(msg.message)}`;
@@ -568,4 +765,18 @@ window.rngdLab = {
   geometry,
   history: (id) => (app.runs.get(id)?.history ?? []).map((s) => ({ ...s })),
   send,
+};
+
+// TEST HOOKS, for the end-to-end tests and for trying the fall-back by hand;
+// not part of the page's interface. loseDevice(runId) destroys that run's
+// GPU device (trainer.loseDevice() in the worker, after the call in flight)
+// and resolves to the worker's answer {run, backend | error}; the run notices
+// at its next step, goes on on the CPU and the page shows a notice.
+window.__rngdLab = {
+  loseDevice(runId) {
+    return new Promise((resolve) => {
+      testHooks.pending.set(runId, [...(testHooks.pending.get(runId) ?? []), resolve]);
+      send({ type: 'lose-device', run: runId });
+    });
+  },
 };

@@ -1,7 +1,7 @@
 // Page configuration: the runs that can be shown, the fixed model and
 // training settings, the user-editable settings with their validation, and
 // the mirror of those settings in the URL hash
-// (e.g. `#runs=sgd,adam,rngd&arch=plain&act=relu&seed=1&lr-sgd=0.05`).
+// (e.g. `#runs=sgd,adam,rngd&arch=plain&act=relu&seed=1&backend=auto&lr-sgd=0.05`).
 //
 // Nothing here touches the DOM or the worker, so it is easy to extend: a new
 // optimizer is one more entry in RUN_DEFS (plus its row in index.html).
@@ -32,6 +32,15 @@ export const ACTIVATIONS = [
   { value: 'sigmoid', label: 'sigmoid' },
 ];
 
+/** Where the runs train (`config.backend`; the crate decides and says why):
+ *  auto = a hardware GPU adapter if there is one, else the CPU; gpu = the GPU,
+ *  software adapters included (an error without one); cpu = WebAssembly. */
+export const BACKENDS = [
+  { value: 'auto', label: 'Auto', short: 'auto' },
+  { value: 'gpu', label: 'GPU (WebGPU)', short: 'GPU' },
+  { value: 'cpu', label: 'CPU (WebAssembly)', short: 'CPU' },
+];
+
 export const activationLabel = (v) => ACTIVATIONS.find((a) => a.value === v)?.label ?? v;
 export const archLabel = (v) => ARCHS.find((a) => a.value === v)?.long ?? v;
 
@@ -58,6 +67,7 @@ export const DEFAULT_RAW = Object.freeze({
   seed: '1',
   arch: 'plain',
   activation: 'relu',
+  backend: 'auto',
   ...Object.fromEntries(RUN_DEFS.flatMap((d) => [[`on-${d.id}`, true], [`lr-${d.id}`, '']])),
 });
 
@@ -100,7 +110,7 @@ export const TEXT_KEYS = ['seed', ...RUN_DEFS.map((d) => `lr-${d.id}`)];
  * for the run checkboxes. Learning rates of runs that are not included are
  * not checked.
  * @returns {{ok: boolean, values: object, errors: Record<string,string>}}
- *   values: {seed, arch, activation, runs: [{id, lr (null = default)}]}
+ *   values: {seed, arch, activation, backend, runs: [{id, lr (null = default)}]}
  */
 export function validateSettings(raw) {
   const errors = {};
@@ -108,6 +118,7 @@ export function validateSettings(raw) {
   if ('error' in seed) errors.seed = seed.error;
   const arch = ARCHS.some((a) => a.value === raw.arch) ? raw.arch : DEFAULT_RAW.arch;
   const activation = ACTIVATIONS.some((a) => a.value === raw.activation) ? raw.activation : DEFAULT_RAW.activation;
+  const backend = BACKENDS.some((b) => b.value === raw.backend) ? raw.backend : DEFAULT_RAW.backend;
   const runs = [];
   for (const d of RUN_DEFS) {
     if (!raw[`on-${d.id}`]) continue;
@@ -117,7 +128,7 @@ export function validateSettings(raw) {
   }
   if (!RUN_DEFS.some((d) => raw[`on-${d.id}`])) errors.runs = 'Choose at least one optimizer to train.';
   const ok = Object.keys(errors).length === 0;
-  return { ok, values: ok ? { seed: seed.value, arch, activation, runs } : null, errors };
+  return { ok, values: ok ? { seed: seed.value, arch, activation, backend, runs } : null, errors };
 }
 
 export function sameSettings(a, b) {
@@ -125,7 +136,7 @@ export function sameSettings(a, b) {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-/** The config object passed to `new Trainer(config, data)` for one run. Only
+/** The config object passed to `Trainer.create(config, data)` for one run. Only
  *  fields of the wasm contract: unknown fields are an error there. `lr` is
  *  left out for the optimizer's default. */
 export function trainerConfig(id, settings) {
@@ -139,6 +150,7 @@ export function trainerConfig(id, settings) {
     seed: settings.seed,
     l2: MODEL.l2,
     init_std: MODEL.init_std,
+    backend: settings.backend ?? DEFAULT_RAW.backend,
   };
   if (run?.lr != null) config.lr = run.lr;
   return config;
@@ -154,6 +166,7 @@ export function readHash(hash = location.hash) {
   if (params.has('seed')) raw.seed = params.get('seed');
   if (params.has('arch')) raw.arch = params.get('arch');
   if (params.has('act')) raw.activation = params.get('act');
+  if (params.has('backend')) raw.backend = params.get('backend');
   if (params.has('runs')) {
     const on = new Set(params.get('runs').split(','));
     for (const d of RUN_DEFS) raw[`on-${d.id}`] = on.has(d.id);
@@ -169,6 +182,7 @@ export function writeHash(values) {
   params.set('arch', values.arch);
   params.set('act', values.activation);
   params.set('seed', String(values.seed));
+  params.set('backend', values.backend ?? DEFAULT_RAW.backend);
   for (const r of values.runs) if (r.lr != null) params.set(`lr-${r.id}`, String(r.lr));
   const hash = '#' + params.toString().replace(/%2C/g, ',').replace(/%3A/g, ':');
   if (location.hash !== hash) history.replaceState(null, '', hash);

@@ -9,23 +9,45 @@
 // ten times as much per step as SGD. Each run's own compute time is measured
 // separately and reported as its steps per second.
 //
+// Every Trainer call that may touch the GPU is async (create, step, snapshot,
+// diagnostics, loseDevice), and a trainer refuses a second call while one is
+// pending. So each run has a lock (a promise chain, `use(r, fn)`): the
+// training loop, diagnostics requests and the test hook queue their calls on
+// it, and a diagnostics request waits for the step in flight of its run. A
+// slice (steps of every run, then the snapshots if one is due) is never cut
+// in two: `pause` and `reset` take effect between slices, and `running:
+// false` is only sent once the slice in flight has ended, so no point
+// arrives after it.
+//
+// Each run reports the backend that really trains it (`trainer.backend()`,
+// read after create and after every step and snapshot): `{kind: 'cpu'|'gpu',
+// adapter, reason, lost_steps}`. It changes from gpu to cpu if the GPU device
+// is lost mid-run; the run then goes on on the CPU from its last checkpoint.
+//
 // main → worker
-//   {type:'reset', gen, evalEvery, runs:[{id, config}]}  build fresh trainers (stopped)
+//   {type:'reset', gen, evalEvery, runs:[{id, config}]}  build fresh trainers (stopped);
+//                                                         config.backend: 'auto' | 'gpu' | 'cpu'
 //   {type:'start', gen}                                   train until paused
 //   {type:'pause', gen}
 //   {type:'diagnostics', gen, run, layer, req}            geometry of one layer of one run
+//   {type:'lose-device', gen, run}                        TEST HOOK: destroy the run's GPU device
+//                                                         (trainer.loseDevice()); answered by
+//                                                         'lose-device-done'
 // worker → main
 //   {type:'progress', message}                            while loading
 //   {type:'ready', version, trainLen, testLen, defaults:{id: lr}}
 //   {type:'gpu', report}                                  gpuSelfTest() result (see web.rs), any time
-//   {type:'reset-done', gen, runs:[{id, lr, layers, batchesPerEpoch}]}  the runs built (stopped)
-//   {type:'point', gen, run, snapshot, stepsPerSec, wallStepsPerSec}
+//   {type:'reset-done', gen, runs:[{id, lr, layers, batchesPerEpoch, backend}]}  the runs built (stopped)
+//   {type:'point', gen, run, snapshot, stepsPerSec, wallStepsPerSec, backend}
+//   {type:'backend', gen, run, backend, step}             the backend of a run changed (device lost)
 //   {type:'running', gen, running}
 //   {type:'diagnostics', gen, run, layer, req, step, ms, data | error}
+//   {type:'lose-device-done', gen, run, backend | error}  TEST HOOK answer
 //   {type:'error', gen, run, phase, message}             phase: init | config | step | internal
 //
-// `gen` is the reset generation chosen by the page; messages of an older
-// generation that are still in flight after a reset are dropped by the page.
+// `backend` is always trainer.backend() as a plain object. `gen` is the reset
+// generation chosen by the page; messages of an older generation that are
+// still in flight after a reset are dropped by the page.
 
 const ASSET_DIR = 'assets/mnist/';
 const FILES = [
@@ -43,11 +65,11 @@ const GPU_TIMEOUT_MS = 30_000;
 
 let wasm = null; // the imported module
 let data = null; // Dataset
-let runs = []; // [{id, trainer, failed, steps, busyMs, rate, mark}]
+let runs = []; // [{id, gen, trainer, failed, steps, busyMs, rate, mark, lock, backend}]
 let gen = 0;
 let evalEvery = 25;
-let running = false;
-let timer = null;
+let running = false; // wanted: the loop goes on while this holds
+let loop = null; // {gen} of the training loop in progress, null when none
 let chunk = 1; // steps per run per slice, adapted to SLICE_MS
 let wallMark = null; // {time, step} at the previous snapshot
 
@@ -156,54 +178,116 @@ async function load() {
   });
 }
 
+/** Queue `fn(trainer)` on run `r`'s lock: it starts once every earlier call
+ *  on that trainer has settled. Resolves or rejects with `fn`'s outcome; the
+ *  lock itself never rejects. */
+function use(r, fn) {
+  const result = r.lock.then(() => fn(r.trainer));
+  r.lock = result.then(
+    () => {},
+    () => {},
+  );
+  return result;
+}
+
+/** The trainer's backend as a plain object; null if it cannot be read. */
+function backendOf(trainer) {
+  try {
+    return typeof trainer.backend === 'function' ? plain(trainer.backend()) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Re-read run `r`'s backend (on its lock, after a call); tell the page when it changed. */
+function checkBackend(r) {
+  const b = backendOf(r.trainer);
+  if (!b) return r.backend;
+  const before = r.backend;
+  r.backend = b;
+  if (
+    before &&
+    (before.kind !== b.kind || before.lost_steps !== b.lost_steps || before.adapter !== b.adapter || before.reason !== b.reason)
+  ) {
+    if (before.kind === 'gpu' && b.kind !== 'gpu') console.warn(`rngd-lab: the ${r.id} run left the GPU:`, b.reason);
+    post({ type: 'backend', gen: r.gen, run: r.id, backend: b, step: r.steps });
+  }
+  return b;
+}
+
+/** Release the trainers once the calls queued on them have settled. */
 function freeRuns() {
   for (const r of runs) {
-    try {
-      r.trainer?.free();
-    } catch {
-      // already released
-    }
+    r.failed = true;
+    r.lock.then(() => {
+      try {
+        r.trainer?.free();
+      } catch {
+        // already released
+      }
+    });
   }
   runs = [];
 }
 
 function setRunning(value) {
   running = value;
-  if (timer !== null) {
-    clearTimeout(timer);
-    timer = null;
+  if (running) {
+    if (!loop || loop.gen !== gen) {
+      loop = { gen };
+      trainLoop(loop);
+    }
+    post({ type: 'running', gen, running: true });
+  } else if (!loop || loop.gen !== gen) {
+    post({ type: 'running', gen, running: false });
   }
-  if (running) timer = setTimeout(tick, 0);
-  post({ type: 'running', gen, running });
+  // Otherwise the loop says `running: false` when its slice in flight has ended.
 }
 
-function reset(msg) {
-  if (timer !== null) clearTimeout(timer);
-  timer = null;
+async function reset(msg) {
   running = false;
   freeRuns();
   gen = msg.gen;
+  const myGen = gen;
   evalEvery = Math.max(1, Math.floor(msg.evalEvery || 25));
   chunk = 1;
   wallMark = null;
   const built = [];
+  let complete = true;
   for (const { id, config } of msg.runs) {
     let trainer;
     try {
-      trainer = new wasm.Trainer(config, data);
+      if (typeof wasm.Trainer.create !== 'function') {
+        throw new Error('this build of the wasm package has no Trainer.create: rebuild www/pkg');
+      }
+      trainer = await wasm.Trainer.create(config, data);
     } catch (e) {
-      post({ type: 'error', gen, run: id, phase: 'config', message: messageOf(e) });
+      complete = false;
+      post({ type: 'error', gen: myGen, run: id, phase: 'config', message: messageOf(e) });
       continue;
     }
-    built.push({ id, trainer, failed: false, steps: 0, busyMs: 0, rate: 0, mark: { steps: 0, busyMs: 0 } });
+    const r = {
+      id,
+      gen: myGen,
+      trainer,
+      failed: false,
+      steps: 0,
+      busyMs: 0,
+      rate: 0,
+      mark: { steps: 0, busyMs: 0 },
+      lock: Promise.resolve(),
+      backend: null,
+    };
+    r.backend = backendOf(trainer);
+    built.push(r);
   }
   runs = built;
   // All or nothing: the runs are meant to be compared side by side.
-  if (built.length !== msg.runs.length) freeRuns();
+  if (!complete) freeRuns();
   // Trainers start stopped; `reset-done` implies `running: false`.
   post({
     type: 'reset-done',
-    gen,
+    gen: myGen,
     runs: runs.map((r) => {
       let lr = null;
       try {
@@ -211,7 +295,13 @@ function reset(msg) {
       } catch {
         // older package without config()
       }
-      return { id: r.id, lr, layers: r.trainer.layers ?? null, batchesPerEpoch: r.trainer.batchesPerEpoch };
+      return {
+        id: r.id,
+        lr,
+        layers: r.trainer.layers ?? null,
+        batchesPerEpoch: r.trainer.batchesPerEpoch,
+        backend: r.backend,
+      };
     }),
   });
 }
@@ -222,7 +312,7 @@ function start() {
     post({ type: 'running', gen, running: false });
     return;
   }
-  wallMark = null;
+  if (!running) wallMark = null;
   setRunning(true);
 }
 
@@ -231,14 +321,39 @@ function fail(r, e) {
   post({ type: 'error', gen, run: r.id, phase: 'step', message: messageOf(e), step: r.steps });
 }
 
-function tick() {
-  timer = null;
-  if (!running) return;
-  const live = runs.filter((r) => !r.failed);
-  if (live.length === 0) {
-    setRunning(false);
-    return;
+/** Lets queued messages through between slices. */
+const breathe = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+/** Trains slice after slice while `running` holds and no reset has happened. */
+async function trainLoop(me) {
+  const current = () => me.gen === gen;
+  try {
+    while (running && current()) {
+      if (!runs.some((r) => !r.failed)) {
+        running = false;
+        break;
+      }
+      await slice(current);
+      if (!current()) return;
+      if (runs.every((r) => r.failed)) running = false;
+      if (running) await breathe();
+    }
+  } catch (e) {
+    if (current()) post({ type: 'error', gen, run: null, phase: 'internal', message: messageOf(e) });
+    running = false;
+  } finally {
+    if (loop === me) loop = null;
   }
+  if (current()) {
+    post({ type: 'running', gen, running: false });
+    // A `start` that came while the last slice was in flight.
+    if (running) setRunning(true);
+  }
+}
+
+/** One slice: the same number of steps for every live run, then their snapshots if one is due. */
+async function slice(current) {
+  const live = runs.filter((r) => !r.failed);
   const now0 = performance.now();
   const step0 = Math.max(...live.map((r) => r.steps));
   if (!wallMark) wallMark = { time: now0, step: step0 };
@@ -247,11 +362,19 @@ function tick() {
   for (const r of live) {
     const t = performance.now();
     try {
-      r.trainer.step(n);
+      await use(r, async (trainer) => {
+        try {
+          await trainer.step(n);
+        } finally {
+          checkBackend(r);
+        }
+      });
     } catch (e) {
+      if (!current()) return;
       fail(r, e);
       continue;
     }
+    if (!current()) return;
     r.steps += n;
     r.busyMs += performance.now() - t;
   }
@@ -262,38 +385,42 @@ function tick() {
   }
 
   const step = step0 + n;
-  if (step % evalEvery === 0) {
-    const now = performance.now();
-    const wall = (now - wallMark.time) / 1000;
-    const wallStepsPerSec = wall > 0 ? (step - wallMark.step) / wall : 0;
-    for (const r of runs) {
-      if (r.failed) continue;
-      let snapshot;
-      try {
-        snapshot = plain(r.trainer.snapshot());
-      } catch (e) {
-        fail(r, e);
-        continue;
-      }
-      // Steps per second of this run's own compute (snapshots excluded).
-      const ds = r.steps - r.mark.steps;
-      const dt = (r.busyMs - r.mark.busyMs) / 1000;
-      if (ds > 0 && dt > 0) r.rate = r.rate ? 0.6 * r.rate + 0.4 * (ds / dt) : ds / dt;
-      r.mark = { steps: r.steps, busyMs: r.busyMs };
-      post({ type: 'point', gen, run: r.id, snapshot, stepsPerSec: r.rate, wallStepsPerSec });
+  if (step % evalEvery !== 0) return;
+  const now = performance.now();
+  const wall = (now - wallMark.time) / 1000;
+  const wallStepsPerSec = wall > 0 ? (step - wallMark.step) / wall : 0;
+  for (const r of runs) {
+    if (r.failed) continue;
+    let snapshot;
+    try {
+      snapshot = await use(r, async (trainer) => {
+        try {
+          return plain(await trainer.snapshot());
+        } finally {
+          checkBackend(r);
+        }
+      });
+    } catch (e) {
+      if (!current()) return;
+      fail(r, e);
+      continue;
     }
-    wallMark = { time: performance.now(), step };
+    if (!current()) return;
+    // Steps per second of this run's own compute (snapshots excluded).
+    const ds = r.steps - r.mark.steps;
+    const dt = (r.busyMs - r.mark.busyMs) / 1000;
+    if (ds > 0 && dt > 0) r.rate = r.rate ? 0.6 * r.rate + 0.4 * (ds / dt) : ds / dt;
+    r.mark = { steps: r.steps, busyMs: r.busyMs };
+    post({ type: 'point', gen, run: r.id, snapshot, stepsPerSec: r.rate, wallStepsPerSec, backend: r.backend });
   }
-  if (runs.every((r) => r.failed)) {
-    setRunning(false);
-    return;
-  }
-  timer = setTimeout(tick, 0);
+  wallMark = { time: performance.now(), step };
 }
 
-function diagnostics(msg) {
+/** Answers on its own once the run's call in flight has settled; does not hold up other messages. */
+async function diagnostics(msg) {
   const r = runs.find((x) => x.id === msg.run);
-  const base = { type: 'diagnostics', gen, run: msg.run, layer: msg.layer, req: msg.req };
+  const myGen = gen;
+  const base = { type: 'diagnostics', gen: myGen, run: msg.run, layer: msg.layer, req: msg.req };
   if (!r) {
     post({ ...base, error: 'this run is not part of the current comparison' });
     return;
@@ -302,23 +429,50 @@ function diagnostics(msg) {
     post({ ...base, error: 'this build of the wasm package has no diagnostics' });
     return;
   }
-  const t = performance.now();
+  let t = 0;
   try {
-    const d = plain(r.trainer.diagnostics(msg.layer));
+    const d = await use(r, async (trainer) => {
+      t = performance.now();
+      try {
+        return plain(await trainer.diagnostics(msg.layer));
+      } finally {
+        checkBackend(r);
+      }
+    });
     post({ ...base, step: r.steps, failed: r.failed, ms: performance.now() - t, data: d });
   } catch (e) {
     post({ ...base, step: r.steps, failed: r.failed, error: messageOf(e) });
   }
 }
 
-function handle(msg) {
+/** TEST HOOK: destroys the run's GPU device, as a driver reset would. The run
+ *  notices at its next step and goes on on the CPU. */
+async function loseDevice(msg) {
+  const r = runs.find((x) => x.id === msg.run);
+  const base = { type: 'lose-device-done', gen, run: msg.run };
+  if (!r) {
+    post({ ...base, error: 'this run is not part of the current comparison' });
+    return;
+  }
+  try {
+    const backend = await use(r, async (trainer) => {
+      await trainer.loseDevice();
+      return backendOf(trainer);
+    });
+    post({ ...base, backend });
+  } catch (e) {
+    post({ ...base, error: messageOf(e) });
+  }
+}
+
+async function handle(msg) {
   if (!data) {
     post({ type: 'error', gen: msg.gen ?? gen, run: null, phase: 'init', message: 'Not ready yet.' });
     return;
   }
   switch (msg.type) {
     case 'reset':
-      reset(msg);
+      await reset(msg);
       break;
     case 'start':
       start();
@@ -329,21 +483,25 @@ function handle(msg) {
     case 'diagnostics':
       if (msg.gen === gen) diagnostics(msg);
       break;
+    case 'lose-device':
+      if (msg.gen === gen) loseDevice(msg);
+      break;
     default:
       post({ type: 'error', gen, run: null, phase: 'internal', message: `Unknown message type: ${msg.type}` });
   }
 }
 
-// Messages are handled strictly in order, after loading has finished.
+// Messages are handled strictly in order, after loading has finished; a
+// reset holds up the messages after it until its trainers are built.
 let queue = load().catch((e) => {
   post({ type: 'error', gen, run: null, phase: 'init', message: messageOf(e) });
 });
 
 self.onmessage = (ev) => {
   const msg = ev.data;
-  queue = queue.then(() => {
+  queue = queue.then(async () => {
     try {
-      handle(msg);
+      await handle(msg);
     } catch (e) {
       post({ type: 'error', gen, run: null, phase: 'internal', message: messageOf(e) });
     }

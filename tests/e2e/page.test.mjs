@@ -170,7 +170,13 @@ test('an invalid learning rate is reported on the page and the worker keeps work
 
     // Errors from the wasm Trainer constructor come back as messages on the
     // page (bypassing the page's own validation through the debug handle).
-    for (const config of [{ optimizer: 'sgd', lr: -1 }, { optimizer: 'no-such-optimizer' }, { lr: 'abc' }]) {
+    // An unknown backend is the crate's to refuse too.
+    for (const config of [
+      { optimizer: 'sgd', lr: -1 },
+      { optimizer: 'no-such-optimizer' },
+      { lr: 'abc' },
+      { optimizer: 'sgd', backend: 'tpu' },
+    ]) {
       await page.evaluate(
         (cfg) => window.rngdLab.send({ type: 'reset', evalEvery: 25, runs: [{ id: 'sgd', config: cfg }] }),
         config,
@@ -183,6 +189,7 @@ test('an invalid learning rate is reported on the page and the worker keeps work
       const banner = await errorBanner(page);
       const detail = banner.split('could not be created:')[1]?.trim() ?? '';
       assert.ok(detail.length > 3, `wasm error message for ${JSON.stringify(config)} is empty: "${banner}"`);
+      if (config.backend) assert.match(detail, /tpu/, 'the message names the bad backend');
       await page.getByTestId('error').locator('[data-action="dismiss"]').click();
     }
 
