@@ -128,19 +128,13 @@ mod faults {
 
     /// A device destroyed mid-run (as a driver reset would) sends the run back
     /// to its last checkpoint on the CPU; the lost steps are recomputed there,
-    /// so the run ends where the call said, on the same path a CPU run takes.
-    #[test]
-    fn a_lost_device_falls_back_to_the_cpu_from_the_checkpoint() {
-        if super::context().is_none() {
-            return;
-        }
+    /// so the run ends where the call said, on the path a CPU run takes.
+    fn lose_the_device_after(optimizer: OptimizerKind, checkpoint: impl Fn(&mut Trainer) -> u32) {
         let data = bundled();
-        let mut gpu = Trainer::new(small(OptimizerKind::Rngd, BackendChoice::Gpu), data.clone()).unwrap();
-        let mut cpu = Trainer::new(small(OptimizerKind::Rngd, BackendChoice::Cpu), data).unwrap();
+        let mut gpu = Trainer::new(small(optimizer, BackendChoice::Gpu), data.clone()).unwrap();
+        let mut cpu = Trainer::new(small(optimizer, BackendChoice::Cpu), data).unwrap();
         assert_eq!(gpu.backend().kind, BackendKind::Gpu);
-        let first = CHECKPOINT_EVERY as u32 + 20;
-        gpu.step(first).unwrap();
-        gpu.snapshot(); // past CHECKPOINT_EVERY: takes a checkpoint at `first`
+        let first = checkpoint(&mut gpu);
         gpu.step(30).unwrap();
         gpu.lose_device();
         gpu.step(10).unwrap();
@@ -154,6 +148,33 @@ mod faults {
         // Later calls stay on the CPU and keep training.
         gpu.step(5).unwrap();
         assert_eq!(gpu.steps_done(), first as u64 + 45);
+    }
+
+    /// RNGD, whose metrics and inverses must come back too, checkpointed by a copy to the host.
+    #[test]
+    fn a_lost_device_falls_back_to_the_cpu_from_the_last_host_copy() {
+        if super::context().is_none() {
+            return;
+        }
+        lose_the_device_after(OptimizerKind::Rngd, |t| {
+            t.step(20).unwrap();
+            t.sync_host();
+            20
+        });
+    }
+
+    /// The checkpoint a snapshot takes once CHECKPOINT_EVERY steps have passed.
+    #[test]
+    fn a_lost_device_falls_back_to_the_cpu_from_the_last_snapshot_checkpoint() {
+        if super::context().is_none() {
+            return;
+        }
+        lose_the_device_after(OptimizerKind::Adam, |t| {
+            let first = CHECKPOINT_EVERY as u32 + 20;
+            t.step(first).unwrap();
+            t.snapshot();
+            first
+        });
     }
 
     /// Divergence on the GPU stops the run at the same step, with the same message, as on the CPU.
