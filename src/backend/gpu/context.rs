@@ -67,9 +67,16 @@ impl GpuContext {
     /// A one-line description of the adapter, for logs and the page.
     pub fn describe(&self) -> String {
         let i = &self.adapter_info;
-        // Browsers hide most adapter details, so the name may be empty there.
-        let name = if i.name.is_empty() { "unnamed adapter" } else { &i.name };
-        format!("{name} ({:?}, {:?})", i.backend, i.device_type)
+        // Browsers hide most adapter details: the name is often empty there, and
+        // the device type only tells a software fallback adapter from the rest.
+        match (i.name.is_empty(), i.backend, i.device_type) {
+            (true, wgpu::Backend::BrowserWebGpu, wgpu::DeviceType::Cpu) => {
+                "the browser's WebGPU fallback adapter".into()
+            }
+            (true, wgpu::Backend::BrowserWebGpu, _) => "the browser's WebGPU adapter".into(),
+            (true, ..) => format!("unnamed adapter ({:?}, {:?})", i.backend, i.device_type),
+            (false, ..) => format!("{} ({:?}, {:?})", i.name, i.backend, i.device_type),
+        }
     }
 
     /// True for adapters that run on the CPU (lavapipe, SwiftShader): correct
