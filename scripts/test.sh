@@ -17,10 +17,18 @@ wasm_tests() {
     wasm-pack test --headless --chrome
 }
 e2e_tests() { node --test --test-reporter=spec tests/e2e/; }
+# simd128 is a compile-time switch (.cargo/config.toml) whose absence breaks
+# nothing but speed: read the page's wasm and insist that the matrix kernel and
+# the per-neuron preconditioning compute with f32x4.
+wasm_simd_check() {
+  cargo run --locked --quiet --example wasm_simd -- www/pkg/rngd_lab_bg.wasm \
+    --require sgemm_kernel --require precondition_neuron --require NeuronMetrics::update
+}
 
 stage "bootstrap (install what is missing)" bash scripts/bootstrap.sh
 stage "native: cargo test" native_tests
 stage "wasm: wasm-pack test --headless --chrome" wasm_tests
 stage "wasm: wasm-pack build --target web" build_web
+stage "wasm: f32x4 in the hot loops (disassembly)" wasm_simd_check
 stage "browser end-to-end tests" e2e_tests
 print_stage_times
