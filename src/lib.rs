@@ -19,6 +19,7 @@ pub mod fisher;
 pub mod linalg;
 pub mod model;
 pub mod optim;
+pub mod par;
 pub mod rng;
 pub mod train;
 

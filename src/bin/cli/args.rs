@@ -72,6 +72,10 @@ pub struct RunArgs {
     /// RNGD: rank of the input-layer inverse (0 = exact).
     #[arg(long, default_value_t = 0)]
     pub input_rank: usize,
+    /// RNGD: a named setting of --metric-every, --input-rank and --refresh:
+    /// literal (the paper's algorithm, the default) or fast.
+    #[arg(long, conflicts_with_all = ["metric_every", "input_rank", "refresh"])]
+    pub rngd_preset: Option<rngd_lab::optim::RngdPreset>,
     /// A folder of standard IDX files (train-*, and t10k-* or test-*), raw or gzipped.
     /// Default: the bundled 8,000/2,000 MNIST subset.
     #[arg(long)]
@@ -84,6 +88,11 @@ pub struct RunArgs {
     /// gpu (any adapter, software ones included; fails without one) or cpu.
     #[arg(long, default_value = "auto")]
     pub backend: BackendChoice,
+    /// CPU threads for RNGD's per-neuron and metric work (metric updates,
+    /// inverses, preconditioning); 0 is one per core. The default, 1, keeps
+    /// timings single-core and comparable with the browser's.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
 }
 
 /// The data a run trains on: training, test and optional validation splits.
@@ -122,10 +131,14 @@ impl RunArgs {
         c.rngd.omega = self.omega;
         c.rngd.metric_every = self.metric_every;
         c.rngd.input_rank = self.input_rank;
+        if let Some(p) = self.rngd_preset {
+            c.rngd = p.apply(c.rngd);
+        }
         c
     }
 
     pub fn load(&self) -> Result<RunData, String> {
+        rngd_lab::par::set_threads(self.threads);
         let (full, source) = match &self.data {
             Some(d) => (Dataset::from_dir(d).map_err(|e| e.to_string())?, d.display().to_string()),
             None => (bundled::mnist_subset().map_err(|e| e.to_string())?, "bundled MNIST subset (assets/mnist)".into()),

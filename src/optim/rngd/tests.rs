@@ -6,9 +6,9 @@ use ndarray::{Array2, Array3, Axis};
 use rand::Rng;
 
 use super::metric::SharedMetric;
-use crate::fisher::gram::augment_rows as augment;
 use super::*;
 use crate::backend::cpu;
+use crate::fisher::gram::augment_rows as augment;
 use crate::model::{Activation, Arch, Forward, Mlp};
 use crate::optim::StepContext;
 use crate::rng::{self, Stream};
@@ -246,4 +246,47 @@ fn low_rank_subspace_tracking_finds_the_top_eigenpairs_of_a_moving_metric() {
         assert!((got - want).abs() < 1e-3 * want, "{got} vs {want}");
     }
     assert_eq!(m.fallbacks, 0);
+}
+
+#[test]
+fn packed_preconditioning_matches_the_dense_product() {
+    // Odd and even sizes around the 8-wide inner loop: its remainder and its empty cases.
+    for dim in [1usize, 2, 7, 8, 9, 17, 81] {
+        let mut r = rng::stream(dim as u64, Stream::Test);
+        let a = Array2::from_shape_simple_fn((dim, dim), || r.random_range(-1.0f32..1.0));
+        let sym = &a + &a.t();
+        let g: Vec<f32> = (0..dim).map(|_| r.random_range(-1.0f32..1.0)).collect();
+        let mut packed = Vec::new();
+        for i in 0..dim {
+            packed.extend(sym.row(i).iter().skip(i));
+        }
+        let mut out = vec![0.0f32; dim];
+        metric::precondition_neuron(&packed, &g, &mut out);
+        for i in 0..dim {
+            let want: f64 = (0..dim).map(|j| sym[[i, j]] as f64 * g[j] as f64).sum();
+            // f32 sums of at most `dim` terms of size ≤ 2: within dim·u·Σ|terms| ≤ dim·u·2·dim.
+            let bound = (dim * dim) as f64 * 2.0 * f32::EPSILON as f64;
+            assert!((out[i] as f64 - want).abs() <= bound, "dim {dim}, row {i}: {} vs {want}", out[i]);
+        }
+    }
+}
+
+#[test]
+fn per_neuron_preconditioning_uses_each_neurons_own_inverse() {
+    let (neurons, dim) = (5, 9);
+    let mut r = rng::stream(7, Stream::Test);
+    let inv = Array3::from_shape_fn((neurons, dim, dim), |(i, a, b)| {
+        // Symmetric, different for every neuron.
+        ((a * b + i) % 5) as f32 - 2.0 + if a == b { 3.0 + i as f32 } else { 0.0 }
+    });
+    let mut m = NeuronMetrics::identity(neurons, dim);
+    m.set_inverses(inv.view());
+    assert_eq!(m.inverse_dense(), inv, "the packed store gives back what it was given");
+    let grad = Array2::from_shape_simple_fn((dim, neurons), || r.random_range(-1.0f32..1.0));
+    let got = m.precondition(&grad);
+    for i in 0..neurons {
+        let want = inv.index_axis(Axis(0), i).dot(&grad.column(i));
+        let diff = (&got.column(i) - &want).mapv(f32::abs);
+        assert!(diff.iter().all(|&d| d < 1e-5), "neuron {i}: {diff}");
+    }
 }
