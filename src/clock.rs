@@ -1,4 +1,14 @@
 //! A stopwatch that works natively and in the browser, where `std::time::Instant` panics.
+//! In the browser it reads `performance.now()` (microsecond-ish resolution, in a
+//! window and in a worker alike), not `Date.now()`, whose whole milliseconds are
+//! too coarse for one step's parts.
+
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    fn performance_now() -> f64;
+}
 
 #[derive(Debug, Clone, Copy)]
 pub struct Stopwatch {
@@ -14,7 +24,7 @@ impl Stopwatch {
             #[cfg(not(target_arch = "wasm32"))]
             start: std::time::Instant::now(),
             #[cfg(target_arch = "wasm32")]
-            start_ms: js_sys::Date::now(),
+            start_ms: performance_now(),
         }
     }
 
@@ -22,7 +32,7 @@ impl Stopwatch {
         #[cfg(not(target_arch = "wasm32"))]
         return self.start.elapsed().as_secs_f64();
         #[cfg(target_arch = "wasm32")]
-        return (js_sys::Date::now() - self.start_ms) / 1000.0;
+        return (performance_now() - self.start_ms) / 1000.0;
     }
 }
 

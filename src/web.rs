@@ -40,6 +40,26 @@ pub fn default_config(optimizer: &str) -> Result<JsValue, JsError> {
     to_js(&config)
 }
 
+/// RNGD's named speed settings, for the page's preset menu:
+/// `[{name, description, settings: {metric_every, input_rank, refresh}}]`, the
+/// literal algorithm (the default) first. A config takes one by copying
+/// `settings` into its `rngd` field.
+#[wasm_bindgen(js_name = rngdPresets)]
+pub fn rngd_presets() -> Result<JsValue, JsError> {
+    let list: Vec<_> = crate::optim::RngdPreset::ALL
+        .into_iter()
+        .map(|p| {
+            let c = p.apply(crate::optim::RngdConfig::default());
+            serde_json::json!({
+                "name": p.name(),
+                "description": p.description(),
+                "settings": { "metric_every": c.metric_every, "input_rank": c.input_rank, "refresh": c.refresh },
+            })
+        })
+        .collect();
+    to_js(&list)
+}
+
 /// The training and test splits, parsed once and shared by every trainer.
 #[wasm_bindgen(js_name = Dataset)]
 pub struct WasmDataset {
@@ -174,6 +194,20 @@ impl WasmTrainer {
         to_js(&self.borrow()?.config().resolved()).map_err(Into::into)
     }
 
+    /// Seconds spent so far in each part of training, measured with
+    /// `performance.now()`: `{forward_backward, metric_update, inverse,
+    /// precondition, update}` (the same split as `rngd-lab bench`). GPU runs
+    /// count only the CPU-side work, so there the split says little.
+    pub fn timings(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.borrow()?.timings()).map_err(Into::into)
+    }
+
+    /// Which RNGD preset this run's config matches ("literal", "fast"), or null.
+    #[wasm_bindgen(js_name = rngdPreset)]
+    pub fn rngd_preset(&self) -> Result<Option<String>, JsValue> {
+        Ok(crate::optim::RngdPreset::of(&self.borrow()?.config().rngd).map(|p| p.name().to_string()))
+    }
+
     /// Minibatches in one epoch.
     #[wasm_bindgen(getter, js_name = batchesPerEpoch)]
     pub fn batches_per_epoch(&self) -> Result<usize, JsValue> {
@@ -188,9 +222,8 @@ fn parse_config(config: JsValue) -> Result<TrainConfig, JsValue> {
     if config.is_undefined() || config.is_null() {
         return Ok(TrainConfig::default());
     }
-    let json: String = js_sys::JSON::stringify(&config)
-        .map_err(|_| js_err("invalid config: it cannot be written as JSON"))?
-        .into();
+    let json: String =
+        js_sys::JSON::stringify(&config).map_err(|_| js_err("invalid config: it cannot be written as JSON"))?.into();
     serde_json::from_str(&json).map_err(|e| js_err(format!("invalid config: {e}")))
 }
 

@@ -18,7 +18,7 @@ use crate::model::{Activation, Forward};
 
 pub use adam::{Adam, AdamConfig};
 pub use momentum::Momentum;
-pub use rngd::{Rngd, RngdConfig};
+pub use rngd::{Rngd, RngdConfig, RngdPreset};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -15,11 +15,13 @@
 //! `1 − (1−λ)^k`, and a rank-r eigen-decomposed inverse for large shared metrics.
 
 mod metric;
+mod preset;
 
 use ndarray::{Array2, ArrayD};
 use serde::{Deserialize, Serialize};
 
 pub use metric::{LayerMetric, NeuronMetrics, SharedMetric};
+pub use preset::RngdPreset;
 
 use super::StepContext;
 use crate::clock::{Stopwatch, Timings};
