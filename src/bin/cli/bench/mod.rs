@@ -13,9 +13,12 @@ use serde::Serialize;
 use rngd_lab::clock::{Stopwatch, Timings};
 use rngd_lab::config::BackendChoice;
 use rngd_lab::model::Arch;
+use rngd_lab::optim::{RngdConfig, RngdPreset};
 use rngd_lab::{Dataset, OptimizerKind, TrainConfig, Trainer};
 
 use super::args::{BackendReport, RunArgs};
+
+mod flops;
 
 #[derive(Args)]
 #[command(allow_negative_numbers = true)]
@@ -37,10 +40,11 @@ pub struct BenchArgs {
     /// Also train each variant this many epochs on each backend and report test accuracy (0: skip).
     #[arg(long, default_value_t = 0)]
     accuracy_epochs: u32,
-    /// Comma-separated RNGD variants as k:r pairs (metric update every k steps,
-    /// input-layer inverse of rank r, 0 = exact), measured besides SGD and Adam;
-    /// 1:0 is RNGD as the paper states it.
-    #[arg(long, value_delimiter = ',', default_value = "1:0,4:0,10:0,1:64,10:64")]
+    /// Comma-separated RNGD variants, measured besides SGD and Adam: a preset
+    /// name (literal, fast), or k:r or k:r:T (metric update every k steps,
+    /// input-layer inverse of rank r with 0 = exact, inverse refresh every T
+    /// steps, default --refresh). literal = 1:0 is RNGD as the paper states it.
+    #[arg(long, value_delimiter = ',', default_value = "literal,fast,10:0,1:64,10:64")]
     variants: Vec<String>,
     /// Optimizers to time, comma separated; rngd stands for every --variants entry.
     #[arg(long, value_delimiter = ',', default_value = "sgd,adam,rngd")]
@@ -107,11 +111,30 @@ struct Row {
     config: TrainConfig,
 }
 
-fn parse_variant(s: &str) -> Result<(u32, usize), String> {
-    let (k, r) = s.split_once(':').ok_or_else(|| format!("variant {s:?} must look like k:r, e.g. 10:64"))?;
-    let k = k.parse().map_err(|_| format!("bad k in variant {s:?}"))?;
-    let r = r.parse().map_err(|_| format!("bad r in variant {s:?}"))?;
-    Ok((k, r))
+/// A `--variants` entry applied to `base`, with the row's name.
+fn parse_variant(s: &str, base: RngdConfig) -> Result<(String, RngdConfig), String> {
+    if let Ok(p) = s.parse::<RngdPreset>() {
+        let name = if p == RngdPreset::Literal { "rngd".to_string() } else { format!("rngd {p}") };
+        return Ok((name, p.apply(base)));
+    }
+    let parts: Vec<&str> = s.split(':').collect();
+    if !(2..=3).contains(&parts.len()) {
+        return Err(format!("variant {s:?} must be literal, fast, k:r or k:r:T, e.g. 10:64"));
+    }
+    let k = parts[0].parse().map_err(|_| format!("bad k in variant {s:?}"))?;
+    let r = parts[1].parse().map_err(|_| format!("bad r in variant {s:?}"))?;
+    let t = match parts.get(2) {
+        Some(t) => t.parse().map_err(|_| format!("bad T in variant {s:?}"))?,
+        None => base.refresh,
+    };
+    let config = RngdConfig { metric_every: k, input_rank: r, refresh: t, ..base };
+    let name = match RngdPreset::of(&config) {
+        Some(RngdPreset::Literal) => "rngd".to_string(),
+        Some(p) => format!("rngd {p}"),
+        None if parts.len() == 3 => format!("rngd k={k} r={r} T={t}"),
+        None => format!("rngd k={k} r={r}"),
+    };
+    Ok((name, config))
 }
 
 /// The backends to time, each with whether it must be there.
@@ -211,6 +234,10 @@ struct CellRecord {
 #[derive(Serialize)]
 struct RowRecord {
     name: String,
+    /// The step's nominal arithmetic (`flops::per_step`), in millions of flops.
+    nominal_mflop_per_step: f64,
+    /// That over the CPU's median step time.
+    cpu_gflops: Option<f64>,
     /// The config every cell of the row ran, with `backend` set to the cell's key.
     config: TrainConfig,
     /// Keyed by the backend asked for: "cpu", "gpu".
@@ -236,6 +263,10 @@ struct BenchRecord {
     warmup: u32,
     accuracy_epochs: u32,
     cpu: Option<String>,
+    /// CPU threads for RNGD's metric work (`--threads`).
+    threads: usize,
+    /// One core's f32 matrix-product rate (`flops::gemm_peak`), when the CPU was timed.
+    gemm_peak_gflops: Option<f64>,
     /// Each backend timed, as the library describes it.
     backends: std::collections::BTreeMap<String, BackendReport>,
     /// Backends left out, and why.
@@ -290,11 +321,9 @@ fn rows_for(args: &BenchArgs, hidden: &[usize], batch: usize) -> Result<Vec<Row>
         return Ok(rows);
     }
     for v in &args.variants {
-        let (k, r) = parse_variant(v)?;
         let mut c = base(OptimizerKind::Rngd);
-        c.rngd.metric_every = k;
-        c.rngd.input_rank = r;
-        let name = if (k, r) == (1, 0) { "rngd".to_string() } else { format!("rngd k={k} r={r}") };
+        let (name, rngd) = parse_variant(v, c.rngd)?;
+        c.rngd = rngd;
         rows.push(Row { name, config: c });
     }
     Ok(rows)
@@ -320,6 +349,7 @@ fn bench_net(
     rows: &[Row],
     backends: &[BackendChoice],
     data: &Arc<Dataset>,
+    peak: Option<f64>,
 ) -> Result<NetRecord, String> {
     let first = &rows[0].config;
     println!();
@@ -445,8 +475,11 @@ fn bench_net(
         header.push("gpu ÷ cpu".into());
     }
     if cpu.is_some() {
-        for h in ["cpu: fwd+bwd", "metric", "precond", "inverse", "other"] {
+        for h in ["cpu: fwd+bwd", "metric", "precond", "inverse", "other", "GFLOP/s"] {
             header.push(h.into());
+        }
+        if peak.is_some() {
+            header.push("% peak".into());
         }
     }
     if args.accuracy_epochs > 0 {
@@ -460,7 +493,11 @@ fn bench_net(
     let mut records = Vec::new();
     for (ri, row) in rows.iter().enumerate() {
         let mut line = vec![row.name.clone()];
+        let sizes = row.config.sizes(784, 10);
+        let mflop = flops::per_step(&row.config, &sizes) / 1e6;
         let mut rec = RowRecord {
+            nominal_mflop_per_step: mflop,
+            cpu_gflops: None,
             name: row.name.clone(),
             config: TrainConfig { backend: BackendChoice::Auto, ..row.config.resolved() },
             cells: Default::default(),
@@ -506,6 +543,11 @@ fn bench_net(
             let total = t.forward_backward + t.metric_update + t.precondition + t.inverse + t.update;
             for x in [t.forward_backward, t.metric_update, t.precondition, t.inverse, t.update] {
                 line.push(if total > 0.0 { format!("{:.0}%", 100.0 * x / total) } else { "-".into() });
+            }
+            rec.cpu_gflops = median(&cells[ri][c].rounds).map(|s| mflop / 1e3 / s);
+            line.push(rec.cpu_gflops.map_or("-".into(), |g| format!("{g:.1}")));
+            if let Some(p) = peak {
+                line.push(rec.cpu_gflops.map_or("-".into(), |g| format!("{:.0}%", 100.0 * g * 1e9 / p)));
             }
         }
         if args.accuracy_epochs > 0 {
@@ -573,6 +615,8 @@ pub fn bench(args: BenchArgs) -> Result<(), String> {
         warmup: args.warmup,
         accuracy_epochs: args.accuracy_epochs,
         cpu: cpu_model(),
+        threads: rngd_lab::par::threads(),
+        gemm_peak_gflops: None,
         backends: Default::default(),
         skipped: Default::default(),
         nets: Vec::new(),
@@ -584,7 +628,11 @@ pub fn bench(args: BenchArgs) -> Result<(), String> {
             Ok(report) => {
                 let what = match b {
                     BackendChoice::Cpu => format!(
-                        "the CPU path (ndarray, one thread) on {}",
+                        "the CPU path (ndarray, {}) on {}",
+                        match rngd_lab::par::threads() {
+                            1 => "one thread".to_string(),
+                            n => format!("{n} threads for RNGD's metric work"),
+                        },
                         record.cpu.as_deref().unwrap_or("this machine's CPU")
                     ),
                     _ if report.software() => format!(
@@ -607,9 +655,18 @@ pub fn bench(args: BenchArgs) -> Result<(), String> {
     println!(
         "times are medians over rounds; ratios are medians of the per-round ratios (each round times every optimizer on every backend in turn)"
     );
+    let peak = backends.contains(&BackendChoice::Cpu).then(flops::gemm_peak);
+    if let Some(p) = peak {
+        record.gemm_peak_gflops = Some(p / 1e9);
+        println!(
+            "one core's f32 matrix-product peak, measured now (512×512×512, the CPU path's kernel): {:.1} GFLOP/s; \
+             GFLOP/s columns count a step's nominal matrix arithmetic (src/bin/cli/bench/flops.rs)",
+            p / 1e9
+        );
+    }
 
     for ((name, _, _), rows) in nets.iter().zip(&all_rows) {
-        record.nets.push(bench_net(&args, name, rows, &backends, &data)?);
+        record.nets.push(bench_net(&args, name, rows, &backends, &data, peak)?);
     }
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&record).expect("plain data serialises");
