@@ -4,22 +4,28 @@
 // as in the end-to-end tests), waits for the result and prints the table.
 // When a native build exists (target/release/rngd-lab), it also times the same
 // network natively with `rngd-lab bench --backends cpu` and prints wasm ÷ native
-// for the CPU path.
+// for the CPU path. Both tables split each CPU step into the native bench's
+// parts (fwd+bwd, metric, precond, inverse, other).
+//
+// `--presets fast` also times RNGD's fast preset, with the settings the wasm
+// package gives it (rngdPresets()); natively it is the bench variant
+// `<metric_every>:<input_rank>` besides the literal 1:0.
 //
 //   node scripts/bench-web.mjs [--rounds 5] [--steps 100] [--warmup 120]
-//       [--optimizers sgd,adam,rngd] [--backends cpu,gpu] [--worker]
+//       [--optimizers sgd,adam,rngd] [--backends cpu,gpu] [--presets fast] [--worker]
 //       [--json FILE] [--no-native] [--timeout SECONDS]
 //
 // Needs the wasm package in www/pkg (source scripts/lib.sh && build_web) and
 // `npm install` (playwright-core). CHROMIUM=/path overrides /usr/bin/chromium.
 
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { CHROMIUM_ARGS } from './chromium.mjs';
+import { startServer } from './serve.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -27,13 +33,14 @@ function usage(msg) {
   if (msg) process.stderr.write(`bench-web.mjs: ${msg}\n`);
   process.stderr.write(
     'usage: node scripts/bench-web.mjs [--rounds N] [--steps N] [--warmup N] [--optimizers sgd,adam,rngd]\n' +
-      '                                 [--backends cpu,gpu] [--worker] [--json FILE] [--no-native] [--timeout S]\n',
+      '                                 [--backends cpu,gpu] [--presets fast] [--worker] [--json FILE] [--no-native]\n' +
+      '                                 [--timeout S]\n',
   );
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const o = { rounds: 5, steps: 100, warmup: 120, optimizers: null, backends: null, worker: false, json: null, native: true, timeout: 1800 };
+  const o = { rounds: 5, steps: 100, warmup: 120, optimizers: null, backends: null, presets: null, worker: false, json: null, native: true, timeout: 1800 };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const next = () => {
@@ -51,6 +58,7 @@ function parseArgs(argv) {
       case '--warmup': o.warmup = int(0); break;
       case '--optimizers': o.optimizers = next(); break;
       case '--backends': o.backends = next(); break;
+      case '--presets': o.presets = next(); break;
       case '--worker': o.worker = true; break;
       case '--json': o.json = next(); break;
       case '--no-native': o.native = false; break;
@@ -63,48 +71,25 @@ function parseArgs(argv) {
   return o;
 }
 
-/** Starts scripts/serve.mjs on a free port; resolves to {url, stop}. */
-function startServer() {
-  const child = spawn(process.execPath, [path.join(REPO, 'scripts', 'serve.mjs'), '--port', '0'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      await exited;
-    }
-  };
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => {
-      stop();
-      reject(new Error(`serve.mjs did not start within 10 s: ${stderr}`));
-    }, 10_000);
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/^serving (http:\/\/\S+\/)$/m);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ url: m[1], stop });
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`serve.mjs exited early (code ${code}): ${stderr}`));
-    });
-  });
-}
-
 /** The native CPU timing of the same net, or null (with a note on stderr). */
 function nativeBench(o, result) {
   const bin = path.join(REPO, 'target', 'release', 'rngd-lab');
   if (!o.native || !fs.existsSync(bin) || !result.backends.cpu) return null;
   const json = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'rngd-bench-')), 'native.json');
+  // Each RNGD preset row of the page is the native variant with the same speed
+  // settings, written k:r:T so that the refresh period travels too.
+  const variants = ['1:0:100'];
+  const presetOf = {}; // native row name → page row name
+  for (const row of result.rows ?? []) {
+    if (!row.preset) continue;
+    const { metric_every: k, input_rank: r, refresh: t } = row.rngd;
+    const v = `${k}:${r}:${t}`;
+    if (!variants.includes(v)) variants.push(v);
+    // The native bench names a variant after the preset it matches, as the page does.
+    presetOf[row.preset === 'literal' ? 'rngd' : `rngd ${row.preset}`] = row.name;
+  }
   const args = [
-    'bench', '--backends', 'cpu', '--variants', '1:0',
+    'bench', '--backends', 'cpu', '--variants', variants.join(','),
     '--hidden', result.options.hidden.join(','), '--batch', String(result.options.batch),
     '--rounds', String(o.rounds), '--steps', String(o.steps), '--warmup', String(o.warmup), '--json', json,
   ];
@@ -118,8 +103,13 @@ function nativeBench(o, result) {
   const rec = JSON.parse(fs.readFileSync(json, 'utf8'));
   fs.rmSync(path.dirname(json), { recursive: true, force: true });
   const out = {};
-  for (const row of rec.nets[0].rows) out[row.name] = row.cells.cpu?.ms_per_step_median ?? null;
-  return { bin, built: fs.statSync(bin).mtime.toISOString(), cpu: rec.cpu, msPerStep: out };
+  const split = {};
+  for (const row of rec.nets[0].rows) {
+    const name = presetOf[row.name] ?? row.name;
+    out[name] = row.cells.cpu?.ms_per_step_median ?? null;
+    split[name] = row.cells.cpu?.split_seconds ?? null;
+  }
+  return { bin, built: fs.statSync(bin).mtime.toISOString(), cpu: rec.cpu, msPerStep: out, split };
 }
 
 async function main() {
@@ -144,6 +134,7 @@ async function main() {
     const q = new URLSearchParams({ rounds: o.rounds, steps: o.steps, warmup: o.warmup });
     if (o.optimizers) q.set('optimizers', o.optimizers);
     if (o.backends) q.set('backends', o.backends);
+    if (o.presets) q.set('presets', o.presets);
     if (o.worker) q.set('worker', '1');
     await page.goto(`${server.url}bench.html?${q}`);
     await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state), null, {
@@ -164,14 +155,24 @@ async function main() {
       result.wasmOverNative = {};
       console.log('');
       console.log(`CPU path, wasm in Chromium ÷ native (${path.relative(REPO, native.bin)}, built ${native.built}, one thread on ${native.cpu ?? 'this CPU'}):`);
-      console.log(`${'optimizer'.padEnd(9)}  ${'wasm ms/step'.padStart(12)}  ${'native ms/step'.padStart(14)}  ${'wasm ÷ native'.padStart(13)}`);
+      const w0 = Math.max(9, ...Object.keys(result.cells).map((k) => k.length));
+      // The page's split order (the native bench's), and the same names as trainer.timings().
+      const keys = result.splitParts.map(([key]) => key);
+      const parts = result.splitParts.map(([, label], i) => (i === 0 ? `native: ${label}` : label));
+      console.log(
+        `${'optimizer'.padEnd(w0)}  ${'wasm ms/step'.padStart(12)}  ${'native ms/step'.padStart(14)}  ${'wasm ÷ native'.padStart(13)}  ` +
+          parts.map((p) => p.padStart(Math.max(p.length, 4))).join('  '),
+      );
       for (const [opt, cells] of Object.entries(result.cells)) {
         const w = cells.cpu?.msMedian;
         const n = native.msPerStep[opt];
         const r = w != null && n ? w / n : null;
         result.wasmOverNative[opt] = r;
         const f = (x) => (x == null ? '-' : x.toFixed(3));
-        console.log(`${opt.padEnd(9)}  ${f(w).padStart(12)}  ${f(n).padStart(14)}  ${(r == null ? '-' : r.toFixed(2)).padStart(13)}`);
+        const split = native.split[opt];
+        const total = split ? keys.reduce((a, k) => a + (split[k] ?? 0), 0) : 0;
+        const cols = parts.map((p, i) => (total > 0 ? `${Math.round((100 * (split[keys[i]] ?? 0)) / total)}%` : '-').padStart(Math.max(p.length, 4)));
+        console.log(`${opt.padEnd(w0)}  ${f(w).padStart(12)}  ${f(n).padStart(14)}  ${(r == null ? '-' : r.toFixed(2)).padStart(13)}  ${cols.join('  ')}`);
       }
       console.log('(native and wasm ran one after the other, not interleaved: a ratio of medians)');
     }

@@ -1,20 +1,26 @@
 #!/usr/bin/env node
 // Dependency-free static file server for the rngd-lab page.
 //
-//   node scripts/serve.mjs [--port N] [--host 127.0.0.1]
+//   node scripts/serve.mjs [--port N] [--host 127.0.0.1] [--www DIR]
 //
-// Serves the repo's `www/` at `/` and the repo's `assets/` at `/assets/`.
+// Serves the repo's `www/` (or DIR, e.g. a copy of an older page to compare
+// with) at `/` and the repo's `assets/` at `/assets/`.
 // Prints exactly one line, `serving http://HOST:PORT/`, once listening
 // (tests parse it). `--port 0` picks a free port. Nothing else goes to stdout;
 // problems go to stderr.
+//
+// Imported, it serves nothing itself: `startServer({www})` runs it as a child
+// process on a free port, for the tests and the benchmarks.
 
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const WWW = path.join(REPO, 'www');
+const SCRIPT = fileURLToPath(import.meta.url);
+const REPO = path.resolve(path.dirname(SCRIPT), '..');
+let WWW = path.join(REPO, 'www');
 const ASSETS = path.join(REPO, 'assets');
 
 const MIME = {
@@ -35,12 +41,12 @@ const MIME = {
 
 function usage(msg) {
   if (msg) process.stderr.write(`serve.mjs: ${msg}\n`);
-  process.stderr.write('usage: node scripts/serve.mjs [--port N] [--host 127.0.0.1]\n');
+  process.stderr.write('usage: node scripts/serve.mjs [--port N] [--host 127.0.0.1] [--www DIR]\n');
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const opts = { port: 8000, host: '127.0.0.1' };
+  const opts = { port: 8000, host: '127.0.0.1', www: null };
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i];
     let value;
@@ -65,6 +71,12 @@ function parseArgs(argv) {
       case '--host':
         opts.host = next();
         break;
+      case '--www': {
+        const dir = path.resolve(next());
+        if (!fs.existsSync(path.join(dir, 'index.html'))) usage(`--www ${dir} has no index.html`);
+        opts.www = dir;
+        break;
+      }
       case '-h':
       case '--help':
         usage();
@@ -169,22 +181,70 @@ function serveFile(req, res, file, err, st) {
   stream.pipe(res);
 }
 
-const opts = parseArgs(process.argv.slice(2));
-const server = http.createServer(handle);
-server.on('error', (e) => {
-  process.stderr.write(`serve.mjs: ${e.message}\n`);
-  process.exit(1);
-});
-server.listen(opts.port, opts.host, () => {
-  const { port } = server.address();
-  const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
-  process.stdout.write(`serving http://${host}:${port}/\n`);
-});
+function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  if (opts.www) WWW = opts.www;
+  const server = http.createServer(handle);
+  server.on('error', (e) => {
+    process.stderr.write(`serve.mjs: ${e.message}\n`);
+    process.exit(1);
+  });
+  server.listen(opts.port, opts.host, () => {
+    const { port } = server.address();
+    const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+    process.stdout.write(`serving http://${host}:${port}/\n`);
+  });
 
-function shutdown() {
-  server.close(() => process.exit(0));
-  server.closeAllConnections?.();
-  setTimeout(() => process.exit(0), 1000).unref();
+  function shutdown() {
+    server.close(() => process.exit(0));
+    server.closeAllConnections?.();
+    setTimeout(() => process.exit(0), 1000).unref();
+  }
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
 }
-process.on('SIGINT', shutdown);
-process.on('SIGTERM', shutdown);
+
+/**
+ * Runs this server as a child process on a free port and waits for its
+ * `serving URL` line.
+ * @param {{www?: string}} opts  www: the folder to serve at / (default the repo's www/)
+ * @returns {Promise<{url: string, stop: () => Promise<void>, child: import('node:child_process').ChildProcess}>}
+ */
+export function startServer({ www } = {}) {
+  const args = [SCRIPT, '--port', '0', ...(www ? ['--www', www] : [])];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 3000);
+      await exited;
+      clearTimeout(t);
+    }
+  };
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => {
+      stop();
+      reject(new Error(`serve.mjs did not start within 10 s; stderr: ${stderr}`));
+    }, 10_000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/^serving (http:\/\/\S+\/)$/m);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ url: m[1], stop, child });
+      }
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`serve.mjs exited early (code ${code}, signal ${signal}); stderr: ${stderr}`));
+    });
+  });
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === SCRIPT) main();

@@ -1,6 +1,9 @@
 // Browser benchmark of the wasm trainer: ms/step of each optimizer on the CPU
 // path (ndarray compiled to wasm, one thread) and, when the browser offers
-// WebGPU, on the GPU; RNGD ÷ SGD on each backend and GPU ÷ CPU per optimizer.
+// WebGPU, on the GPU; RNGD ÷ SGD on each backend and GPU ÷ CPU per optimizer;
+// where each CPU step's time goes (trainer.timings(), the native bench's
+// split). RNGD's presets other than the literal algorithm can be timed too,
+// as rows of their own ("rngd fast"), with the settings the crate gives them.
 // Every round times each optimizer on each backend once, in turn (the order
 // rotates from round to round), and the table gives medians over rounds.
 //
@@ -10,7 +13,7 @@
 //
 // URL parameters (all optional):
 //   rounds=5  steps=100  warmup=120  optimizers=sgd,adam,rngd  backends=cpu,gpu
-//   hidden=80,80,80  batch=50  worker=0|1
+//   hidden=80,80,80  batch=50  worker=0|1  presets=fast (RNGD presets besides literal)
 // `steps` are timed per round in one `await trainer.step(steps)` call: a GPU
 // run reads its losses back once per call, and with the default (RNGD's T)
 // every round holds exactly one inverse refresh.
@@ -18,6 +21,8 @@
 // When done, the page sets document.body.dataset.state to 'done' (or 'error'),
 // window.benchResult to the result object below, and window.benchText to the
 // table as plain text.
+
+import { SPLIT_PARTS, splitDelta, splitShares } from './split.js';
 
 const ASSET_DIR = 'assets/mnist/';
 const FILES = [
@@ -37,6 +42,7 @@ export const DEFAULTS = Object.freeze({
   backends: BACKENDS,
   hidden: [80, 80, 80],
   batch: 50,
+  presets: [],
 });
 
 const IN_PAGE = typeof window !== 'undefined' && typeof document !== 'undefined';
@@ -108,6 +114,8 @@ export function parseOptions(search) {
     backends: list('backends', BACKENDS),
     hidden,
     batch: int('batch', 1, 8000),
+    // Checked against the crate's list once the module is loaded.
+    presets: p.has('presets') ? [...new Set(p.get('presets').split(',').map((x) => x.trim()).filter((x) => x && x !== 'literal'))] : [],
     worker: p.get('worker') === '1' || p.get('worker') === 'true',
   };
 }
@@ -162,6 +170,15 @@ export async function runBench(opts, progress = () => {}) {
   progress('fetching the MNIST subset');
   const data = wasm.Dataset.fromIdx(...(await Promise.all(FILES.map(fetchBytes))));
 
+  // The rows: each optimizer, and RNGD once more per extra preset.
+  const presets = typeof wasm.rngdPresets === 'function' ? [...wasm.rngdPresets()].map(plain) : [];
+  const rows = o.optimizers.map((optimizer) => ({ name: optimizer, optimizer, rngd: null }));
+  for (const name of o.presets) {
+    const p = presets.find((x) => x.name === name);
+    if (!p) throw new Error(`the wasm package has no RNGD preset "${name}" (it has: ${presets.map((x) => x.name).join(', ') || 'none'})`);
+    if (o.optimizers.includes('rngd')) rows.push({ name: `rngd ${name}`, optimizer: 'rngd', rngd: plain(p.settings), preset: name });
+  }
+
   const result = {
     version: wasm.version(),
     userAgent: globalThis.navigator?.userAgent ?? '',
@@ -171,7 +188,10 @@ export async function runBench(opts, progress = () => {}) {
     webgpu: await webgpuInfo(),
     backends: {}, // backend → {adapter, reason, software} as trainer.backend() says
     skipped: {}, // backend → why it was not timed
-    cells: {}, // optimizer → backend → {msRounds, msMedian, backend, problem}
+    presets, // rngdPresets(): [{name, description, settings}]
+    splitParts: SPLIT_PARTS, // [timings key, label], the native bench's column order
+    rows: rows.map(({ name, optimizer, rngd, preset }) => ({ name, optimizer, rngd, preset: preset ?? null })),
+    cells: {}, // row name → backend → {msRounds, msMedian, backend, problem, split}
     rngdOverSgd: {}, // backend → median per-round ratio
     gpuOverCpu: {}, // optimizer → median per-round ratio
   };
@@ -179,11 +199,13 @@ export async function runBench(opts, progress = () => {}) {
   const backends = o.backends.filter((b) => !(b in result.skipped));
 
   // Build and warm up every trainer first.
-  const trainers = {}; // optimizer → backend → Trainer
+  const trainers = {}; // row name → backend → Trainer
+  const timingsOf = (t) => (typeof t?.timings === 'function' ? plain(t.timings()) : null);
   try {
     for (const backend of [...backends]) {
-      for (const optimizer of o.optimizers) {
-        const config = { optimizer, backend, hidden: o.hidden, batch: o.batch };
+      for (const { name: optimizer, optimizer: kind, rngd } of rows) {
+        const config = { optimizer: kind, backend, hidden: o.hidden, batch: o.batch };
+        if (rngd) config.rngd = rngd;
         progress(`warming up ${optimizer} on ${backend} (${o.warmup} steps)`);
         let trainer;
         try {
@@ -220,6 +242,8 @@ export async function runBench(opts, progress = () => {}) {
         }
         try {
           if (o.warmup > 0) await trainer.step(o.warmup);
+          // The split counts the timed rounds only, as the native bench does.
+          result.cells[optimizer][backend].timingsStart = timingsOf(trainer);
         } catch (e) {
           result.cells[optimizer][backend].problem = messageOf(e);
           trainer.free();
@@ -233,7 +257,8 @@ export async function runBench(opts, progress = () => {}) {
     // order rotates and the backend order alternates from round to round.
     for (let round = 0; round < o.rounds; round++) {
       progress(`round ${round + 1}/${o.rounds}`);
-      const opts = o.optimizers.map((_, i) => o.optimizers[(i + round) % o.optimizers.length]);
+      const names = rows.map((r) => r.name);
+      const opts = names.map((_, i) => names[(i + round) % names.length]);
       const order = round % 2 ? [...backends].reverse() : backends;
       for (const optimizer of opts) {
         for (const backend of order) {
@@ -254,13 +279,15 @@ export async function runBench(opts, progress = () => {}) {
         }
       }
     }
-    for (const optimizer of o.optimizers) {
+    for (const { name: optimizer } of rows) {
       for (const backend of backends) {
         const trainer = trainers[optimizer]?.[backend];
         const cell = result.cells[optimizer]?.[backend];
         if (!cell) continue;
         if (trainer) cell.backend = plain(trainer.backend()); // changes after a device loss
         cell.msMedian = median(cell.msRounds);
+        cell.split = trainer && cell.msRounds.length ? splitDelta(timingsOf(trainer), cell.timingsStart) : null;
+        delete cell.timingsStart;
       }
     }
   } finally {
@@ -282,7 +309,7 @@ export async function runBench(opts, progress = () => {}) {
     if (sgd && rngd) result.rngdOverSgd[backend] = ratio(rngd.msRounds, sgd.msRounds);
   }
   if (backends.includes('cpu') && backends.includes('gpu')) {
-    for (const optimizer of o.optimizers) {
+    for (const { name: optimizer } of rows) {
       const c = result.cells[optimizer];
       if (c?.cpu && c?.gpu) result.gpuOverCpu[optimizer] = ratio(c.gpu.msRounds, c.cpu.msRounds);
     }
@@ -316,6 +343,8 @@ export function formatResult(r) {
   const header = ['optimizer'];
   for (const b of backends) header.push(`${b}${r.backends[b].software ? ' (software)' : ''} ms/step`, '÷ sgd');
   if (backends.includes('cpu') && backends.includes('gpu')) header.push('gpu ÷ cpu');
+  // The native bench's split columns, for the CPU path.
+  if (backends.includes('cpu')) header.push(...SPLIT_PARTS.map(([, label], i) => (i === 0 ? `cpu: ${label}` : label)));
   const rows = [];
   const notes = [];
   for (const [optimizer, cells] of Object.entries(r.cells)) {
@@ -332,12 +361,21 @@ export function formatResult(r) {
       row.push(c && sgd ? fmtRatio(ratio(c.msRounds, sgd.msRounds)) : '-');
     }
     if (backends.includes('cpu') && backends.includes('gpu')) row.push(fmtRatio(r.gpuOverCpu[optimizer]));
+    if (backends.includes('cpu')) {
+      const shares = splitShares(cells.cpu?.split);
+      row.push(...SPLIT_PARTS.map((_, i) => (shares ? `${Math.round(100 * shares[i].share)}%` : '-')));
+    }
     rows.push(row);
   }
   const width = header.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c].length)));
   const line = (cells) => cells.map((s, c) => (c === 0 ? s.padEnd(width[c]) : s.padStart(width[c]))).join('  ').trimEnd();
   lines.push('', line(header), ...rows.map(line));
   notes.forEach((n, i) => lines.push(`  [${i + 1}] ${n}`));
+  for (const row of r.rows ?? []) {
+    if (!row.preset) continue;
+    const p = r.presets.find((x) => x.name === row.preset);
+    lines.push(`${row.name}: RNGD's ${row.preset} preset, ${Object.entries(row.rngd).map(([k, v]) => `${k} ${v}`).join(', ')}${p ? ` (${p.description})` : ''}`);
+  }
   lines.push('ratios are medians of per-round ratios; each round times every optimizer on every backend in turn');
   return lines.join('\n');
 }

@@ -5,6 +5,8 @@
 //   c.setSeries([{key, label, color, dash}]);   // declare the lines (rebuilds)
 //   c.addPoint(key, x, y);                      // append a point, redraws lazily
 //   c.reset();                                  // drop all points, keep the lines
+//   c.setXAxis(label, name);                    // what x is (rebuilds; reset() and re-add the points)
+//   c.xAxis()                                   // {label, name}
 //   c.pointCount(key?)
 //
 // uPlot wants all series on one shared x array, so points of different series
@@ -19,9 +21,12 @@ const GRID_STROKE = 'rgba(100, 116, 139, 0.15)';
 const defaultFormat = (v) => (v == null ? '–' : String(+v.toPrecision(4)));
 
 export function createChart(el, opts = {}) {
+  let {
+    xLabel = 'training step',
+    xName = 'step',
+  } = opts;
   const {
     title = '',
-    xLabel = 'training step',
     yLabel = '',
     log = false,
     format = defaultFormat,
@@ -48,7 +53,7 @@ export function createChart(el, opts = {}) {
   function build() {
     plot?.destroy();
     const uSeries = [
-      { label: 'step', value: (u, v) => (v == null ? '–' : String(v)) },
+      { label: xName, value: (u, v) => (v == null ? '–' : Number.isInteger(v) ? String(v) : v.toFixed(2)) },
       ...series.map((s) => ({
         label: s.label,
         stroke: s.color,
@@ -174,6 +179,18 @@ export function createChart(el, opts = {}) {
     },
 
     pointCount,
+
+    /** What x is: {label (the axis title), name (the legend's)}. */
+    xAxis() {
+      return { label: xLabel, name: xName };
+    },
+
+    setXAxis(label, name) {
+      if (label === xLabel && name === xName) return;
+      xLabel = label;
+      xName = name;
+      build();
+    },
 
     /** Copy of the data of one series as [[x...], [y...]] (for tests and export). */
     seriesData(key) {

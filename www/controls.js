@@ -2,10 +2,12 @@
 // the controls panel, nothing about the worker: main.js passes callbacks.
 //
 // The per-optimizer tiles (checkbox + learning rate) are built here from
-// RUN_DEFS; the shared fields (architecture, activation, backend, seed) are in
-// index.html. Every form element is found by its `name`.
+// RUN_DEFS, RNGD's with its preset menu (filled from the crate's list once the
+// wasm module is loaded); the shared fields (architecture, activation,
+// backend, seed) and the free-running switch are in index.html. Every form
+// element is found by its `name`.
 
-import { RUN_DEFS, ARCHS, ACTIVATIONS, BACKENDS, TEXT_KEYS } from './state.js';
+import { RUN_DEFS, ARCHS, ACTIVATIONS, BACKENDS, TEXT_KEYS, DEFAULT_PRESET } from './state.js';
 
 /**
  * @param {HTMLElement} root  the controls panel (contains the inputs and buttons)
@@ -41,6 +43,19 @@ export function createControls(root, handlers) {
         <p class="field-error" id="lr-${d.id}-error" data-error-for="lr-${d.id}" data-testid="lr-${d.id}-error"
            role="alert" hidden></p>
       </div>`;
+    if (d.presets) {
+      const field = document.createElement('div');
+      field.className = 'field preset';
+      field.innerHTML = `
+        <label for="preset-${d.id}">Preset</label>
+        <select id="preset-${d.id}" name="preset-${d.id}" data-testid="preset-${d.id}"
+                aria-describedby="preset-${d.id}-hint"></select>
+        <p class="field-hint" id="preset-${d.id}-hint" data-role="preset-description"
+           data-testid="preset-${d.id}-description"></p>`;
+      // Until the crate's list arrives, the default is the only choice.
+      field.querySelector('select').append(new Option(DEFAULT_PRESET, DEFAULT_PRESET));
+      tile.append(field);
+    }
     tile.querySelector('.opt-name').textContent = d.label;
     tiles.append(tile);
   }
@@ -75,8 +90,21 @@ export function createControls(root, handlers) {
   form.addEventListener('input', () => handlers.onInput());
   form.addEventListener('change', (ev) => {
     if (ev.target.type === 'checkbox') syncTiles();
-    handlers.onInput();
+    if (ev.target.name?.startsWith('preset-')) describePresets();
+    handlers.onInput(ev.target.name);
   });
+
+  let presetList = [];
+  /** Select values asked for before their option existed (a preset from the URL). */
+  const wanted = {};
+
+  function describePresets() {
+    for (const d of RUN_DEFS.filter((x) => x.presets)) {
+      const value = byName(`preset-${d.id}`).value;
+      const p = presetList.find((x) => x.name === value);
+      root.querySelector(`#preset-${d.id}-hint`).textContent = p ? `${p.name}: ${p.description}` : '';
+    }
+  }
 
   function syncTiles() {
     for (const d of RUN_DEFS) {
@@ -101,9 +129,24 @@ export function createControls(root, handlers) {
         if (el.type === 'checkbox') el.checked = Boolean(raw[el.name]);
         else if (el.tagName === 'SELECT') {
           if ([...el.options].some((o) => o.value === raw[el.name])) el.value = raw[el.name];
+          else wanted[el.name] = raw[el.name];
         } else el.value = raw[el.name];
       }
       syncTiles();
+      describePresets();
+    },
+
+    /** RNGD's preset menu from the crate's list ([{name, description, settings}]). */
+    setPresets(list) {
+      presetList = list;
+      for (const d of RUN_DEFS.filter((x) => x.presets)) {
+        const select = byName(`preset-${d.id}`);
+        const before = wanted[select.name] ?? select.value;
+        select.replaceChildren(...list.map((p) => new Option(p.name, p.name)));
+        if (list.some((p) => p.name === before)) select.value = before;
+        delete wanted[select.name];
+      }
+      describePresets();
     },
 
     /** Show the optimizers' default learning rates as placeholders. */

@@ -1,6 +1,6 @@
-// Page wiring: settings (state.js) → controls (controls.js) → training worker
-// (worker.js) → status table, charts (chart.js) and the geometry view
-// (geometry.js).
+// Page wiring: settings (state.js) → controls (controls.js) → the race
+// coordinator (race.js, one worker.js per run) → status table, charts
+// (chart.js) and the geometry view (geometry.js).
 
 import {
   RUN_DEFS,
@@ -15,11 +15,19 @@ import {
   activationLabel,
   archLabel,
   BACKENDS,
+  X_AXES,
+  defaultXAxis,
+  setRngdPresets,
+  rngdPresets,
+  DEFAULT_PRESET,
   readHash,
   writeHash,
 } from './state.js';
 import { createControls } from './controls.js';
 import { createGeometryView, fmtSci } from './geometry.js';
+import { createRace } from './race.js';
+import { missingWasmFeature } from './simd.js';
+import { splitShares } from './split.js';
 
 const $ = (sel, root = document) => root.querySelector(sel);
 
@@ -85,11 +93,15 @@ const app = {
         failure: null,
         backend: null, // trainer.backend(): {kind, adapter, reason, lost_steps}
         notice: null, // {head, reason, lostSteps} once the run has left the GPU
+        preset: null, // trainer.rngdPreset(): 'literal' | 'fast' | null
+        timings: null, // trainer.timings(), cumulative seconds per part
       },
     ]),
   ),
 };
 const includedRuns = () => [...app.runs.values()].filter((r) => r.included);
+/** "RNGD (fast)" when the run uses a preset other than the literal algorithm. */
+const runLabel = (run) => (run.preset && run.preset !== DEFAULT_PRESET ? `${run.def.label} (${run.preset})` : run.def.label);
 
 // --------------------------------------------------------- fixed description
 function fillDescription() {
@@ -129,7 +141,9 @@ for (const { def } of app.runs.values()) {
     <td data-col="rate" data-testid="steps-per-second" class="num"></td>
     <td data-col="train-loss" data-testid="train-loss" class="num"></td>
     <td data-col="test-loss" data-testid="test-loss" class="num"></td>
-    <td data-col="test-accuracy" data-testid="test-accuracy" class="num strong"></td>`;
+    <td data-col="test-accuracy" data-testid="test-accuracy" class="num strong"></td>
+    <td data-col="split" data-testid="time-split"><span class="split-bar" data-role="bar"></span><span
+      class="split-text" data-role="text"></span></td>`;
   $('.swatch', tr).style.background = def.color;
   $('.run-label', tr).textContent = def.label;
   for (const td of tr.querySelectorAll('td')) td.dataset.run = def.id;
@@ -137,7 +151,7 @@ for (const { def } of app.runs.values()) {
   note.className = 'run-note';
   note.dataset.run = def.id;
   note.hidden = true;
-  note.innerHTML = `<td colspan="10">
+  note.innerHTML = `<td colspan="11">
     <div class="run-notice" role="status" data-testid="backend-notice" data-run="${def.id}" hidden></div>
     <div class="run-message" role="alert" data-testid="run-message" data-run="${def.id}" hidden></div></td>`;
   tbody.append(tr, note);
@@ -171,7 +185,9 @@ function renderRun(run) {
   if (s) acc.dataset.step = String(s.step);
   else delete acc.dataset.step;
 
+  $('.run-label', tr).textContent = runLabel(run);
   renderBackendCell(run, cell('backend'));
+  renderSplit(run, cell('split'));
 
   const note = $(`tr.run-note[data-run="${id}"]`, tbody);
   const notice = run.included ? run.notice : null;
@@ -189,6 +205,42 @@ function renderRun(run) {
   noticeEl.hidden = !notice;
   if (notice?.lostSteps != null) noticeEl.dataset.lostSteps = String(notice.lostSteps);
   else delete noticeEl.dataset.lostSteps;
+}
+
+/** Where the run's compute time has gone: a stacked bar and the parts of 5 % or more.
+ *  Each part's share is also in data-<part> (percent), for tests. */
+function renderSplit(run, td) {
+  const shares = run.included ? splitShares(run.timings) : null;
+  const bar = $('[data-role="bar"]', td);
+  const text = $('[data-role="text"]', td);
+  bar.replaceChildren();
+  for (const key of Object.keys(td.dataset)) if (key !== 'col' && key !== 'testid' && key !== 'run') delete td.dataset[key];
+  if (!shares) {
+    text.textContent = '–';
+    td.title = '';
+    return;
+  }
+  for (const p of shares) {
+    td.dataset[p.key.replace(/_(\w)/g, (m, c) => c.toUpperCase())] = (100 * p.share).toFixed(1);
+    if (p.share <= 0) continue;
+    const seg = document.createElement('span');
+    seg.dataset.part = p.key;
+    seg.style.flexGrow = String(p.share);
+    bar.append(seg);
+  }
+  text.replaceChildren(
+    ...shares
+      .filter((p) => p.share >= 0.05)
+      .map((p) => {
+        const line = document.createElement('span');
+        line.textContent = `${p.label} ${Math.round(100 * p.share)} %`;
+        return line;
+      }),
+  );
+  td.title =
+    'Since the start of the run: ' +
+    shares.map((p) => `${p.label} ${(100 * p.share).toFixed(1)} %`).join(', ') +
+    (run.backend?.kind === 'gpu' ? ' (CPU-side work only: the GPU computes the rest)' : '');
 }
 
 // ---------------------------------------------------------------- backends
@@ -225,7 +277,7 @@ function renderBackendCell(run, td) {
 
 /** "SGD", "SGD and Adam", "SGD, Adam and RNGD" */
 function listLabels(runs) {
-  const names = runs.map((r) => r.def.label);
+  const names = runs.map((r) => (r.included !== undefined ? runLabel(r) : r.def.label));
   return names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}` : names.join('');
 }
 
@@ -299,7 +351,7 @@ function updateBackend(run, backend) {
     const lost = backend.lost_steps;
     run.notice = {
       lostSteps: lost ?? null,
-      head: `The ${run.def.label} run lost its GPU and goes on on the CPU`,
+      head: `The ${runLabel(run)} run lost its GPU and goes on on the CPU`,
       reason:
         (lost != null ? ` (lost steps: ${fmtInt(lost)}, computed again). ` : '. ') +
         sentence(backend.reason).replace(/^\w/, (c) => c.toUpperCase()),
@@ -335,16 +387,33 @@ try {
 }
 
 /** One line per included run (train and test for the loss). */
-function setChartSeries(defs) {
+function setChartSeries(runs) {
   if (!charts) return;
+  const lines = runs.map((r) => ({ id: r.def.id, label: runLabel(r), color: r.def.color }));
   charts.loss.setSeries(
-    defs.flatMap((d) => [
+    lines.flatMap((d) => [
       { key: `${d.id}:train`, label: `${d.label} train`, color: d.color },
       { key: `${d.id}:test`, label: `${d.label} test`, color: d.color, dash: [6, 4], width: 1.5 },
     ]),
   );
-  charts.accuracy.setSeries(defs.map((d) => ({ key: d.id, label: d.label, color: d.color })));
+  charts.accuracy.setSeries(lines.map((d) => ({ key: d.id, label: d.label, color: d.color })));
 }
+
+// The x axis: steps, epochs or wall-clock seconds of training. A view choice:
+// switching redraws the points already there, the runs go on.
+const xSelect = $('#x-axis');
+for (const x of X_AXES) xSelect.append(new Option(x.label, x.value));
+xSelect.value = defaultXAxis(readHash().free ? 'free' : 'lockstep');
+const xOf = (s) => (xSelect.value === 'time' ? s.seconds : xSelect.value === 'epoch' ? s.epoch : s.step);
+function applyXAxis() {
+  const x = X_AXES.find((a) => a.value === xSelect.value) ?? X_AXES[0];
+  charts?.loss.setXAxis(x.axis, x.label);
+  charts?.accuracy.setXAxis(x.axis, x.label);
+  clearCharts();
+  for (const r of includedRuns()) for (const s of r.history) plotPoint(r.def.id, s);
+}
+xSelect.addEventListener('change', applyXAxis);
+applyXAxis();
 
 function clearCharts() {
   charts?.loss.reset();
@@ -352,10 +421,11 @@ function clearCharts() {
 }
 
 function plotPoint(id, s) {
-  if (!charts) return;
-  charts.loss.addPoint(`${id}:train`, s.step, s.train_loss);
-  charts.loss.addPoint(`${id}:test`, s.step, s.test_loss);
-  charts.accuracy.addPoint(id, s.step, 100 * s.test_accuracy);
+  const x = xOf(s);
+  if (!charts || !Number.isFinite(x)) return;
+  charts.loss.addPoint(`${id}:train`, x, s.train_loss);
+  charts.loss.addPoint(`${id}:test`, x, s.test_loss);
+  charts.accuracy.addPoint(id, x, 100 * s.test_accuracy);
 }
 
 // ------------------------------------------------------- WebGPU self-test
@@ -434,7 +504,12 @@ const controls = createControls($('#controls'), {
   onStart: start,
   onPause: pause,
   onReset: reset,
-  onInput: () => {
+  onInput: (name) => {
+    // The x axis follows the mode: free-running runs are compared by time.
+    if (name === 'free') {
+      xSelect.value = defaultXAxis(controls.readRaw().free ? 'free' : 'lockstep');
+      applyXAxis();
+    }
     refreshInputs();
     if (!app.applied) preview();
   },
@@ -461,7 +536,8 @@ function refreshInputs() {
 function statusText() {
   const live = includedRuns().filter((r) => !r.failed);
   const last = live.map((r) => r.last).find(Boolean) ?? includedRuns().map((r) => r.last).find(Boolean);
-  const names = live.map((r) => r.def.label).join(', ');
+  const names = live.map(runLabel).join(', ');
+  const free = app.applied?.mode === 'free';
   switch (app.mode) {
     case 'unavailable':
       return 'Training is unavailable (see the error above).';
@@ -470,12 +546,16 @@ function statusText() {
       return 'Ready. Press Start to train.';
     case 'running':
       if (!last) return `Training ${names}…`;
+      if (free) {
+        return `Training ${names} free-running: ` + live.map((r) => `${runLabel(r)} at step ${fmtInt(r.last?.step ?? 0)}`).join(', ') + '.';
+      }
       return live.length > 1
         ? `Training ${names} in lock-step: step ${fmtInt(last.step)}, epoch ${fmtFixed(2)(last.epoch)}, ` +
             `${fmtRate(app.wallRate)} steps/s together.`
         : `Training ${names}: step ${fmtInt(last.step)}, epoch ${fmtFixed(2)(last.epoch)}, ` +
             `${fmtRate(app.wallRate)} steps/s.`;
     case 'paused':
+      if (free) return `Paused: ${includedRuns().map((r) => `${runLabel(r)} after ${fmtInt(r.last?.step ?? 0)} steps`).join(', ')}.`;
       return `Paused after ${fmtInt(last?.step ?? 0)} steps.`;
     case 'finished':
       return 'Stopped: every run has ended with an error.';
@@ -493,9 +573,12 @@ function setMode(mode) {
   if (text) setStatus(text);
 }
 
-const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+// One worker per run, driven by the race coordinator. Nothing starts in a
+// browser that cannot compile the module: it says so instead.
+const missing = missingWasmFeature();
+const race = missing ? null : createRace({ url: new URL('./worker.js', import.meta.url), emit: receive });
 function send(msg) {
-  worker.postMessage({ ...msg, gen: app.gen });
+  race?.handle({ ...msg, gen: app.gen });
 }
 
 function validatedOrReport(action) {
@@ -524,11 +607,13 @@ function sendReset(values) {
     r.failure = null;
     r.backend = null;
     r.notice = null;
+    r.preset = null;
+    r.timings = null;
   }
   app.configErrors = [];
   renderBackendSummary();
   const defs = includedRuns().map((r) => r.def);
-  setChartSeries(defs);
+  setChartSeries(includedRuns());
   clearCharts();
   geometry.pending = null;
   geometry.again = false;
@@ -539,6 +624,7 @@ function sendReset(values) {
   send({
     type: 'reset',
     evalEvery: EVAL_EVERY,
+    mode: values.mode,
     runs: values.runs.map((r) => ({ id: r.id, config: trainerConfig(r.id, values) })),
   });
 }
@@ -574,7 +660,7 @@ function reset() {
 
 // ----------------------------------------------------------- worker messages
 const testHooks = { pending: new Map() }; // run id → resolvers waiting for 'lose-device-done'
-const label = (id) => runDef(id)?.label ?? id;
+const label = (id) => (app.runs.has(id) ? runLabel(app.runs.get(id)) : runDef(id)?.label ?? id);
 
 function idleMode() {
   if (!app.trainersOk) return 'idle';
@@ -592,6 +678,8 @@ const handlers = {
     app.info = { version: msg.version, trainLen: msg.trainLen, testLen: msg.testLen };
     for (const [id, lr] of Object.entries(msg.defaults ?? {})) if (Number.isFinite(lr)) app.defaults[id] = lr;
     controls.setDefaults(app.defaults);
+    setRngdPresets(msg.presets ?? []);
+    if (msg.presets?.length) controls.setPresets(msg.presets);
     fillDescription();
     $('#version').textContent = `rngd_lab ${msg.version}`;
     document.body.dataset.ready = 'true';
@@ -610,6 +698,7 @@ const handlers = {
     for (const r of msg.runs) {
       const run = app.runs.get(r.id);
       if (run && Number.isFinite(r.lr)) run.lr = r.lr;
+      if (run) run.preset = r.preset ?? null;
       if (run && r.backend) run.backend = { ...r.backend, reason: dropWgpuNoise(r.backend.reason ?? '') };
       if (r.layers && r.id === msg.runs[0].id) {
         const sizes = [MODEL.inputs, ...MODEL.hidden, MODEL.outputs];
@@ -619,6 +708,9 @@ const handlers = {
     if (!app.trainersOk) app.applied = null;
     // The config errors of this reset came before; the next reset starts a fresh banner.
     app.configErrors = [];
+    // Labels now say which RNGD preset really runs.
+    setChartSeries(includedRuns());
+    geometry.view.setRuns(includedRuns().map((r) => ({ ...r.def, label: runLabel(r) })), 'rngd');
     renderBackendSummary();
     if (!app.running) setMode(idleMode());
     else renderRuns();
@@ -648,8 +740,10 @@ const handlers = {
     const s = msg.snapshot;
     const first = !includedRuns().some((r) => r.last);
     run.last = s;
-    run.stepsPerSec = msg.stepsPerSec;
-    if (msg.wallStepsPerSec > 0) app.wallRate = msg.wallStepsPerSec;
+    // Free-running, a run's own pace is what counts; in lock-step, its own compute.
+    run.stepsPerSec = app.applied?.mode === 'free' ? msg.wallStepsPerSec : msg.stepsPerSec;
+    if (msg.timings) run.timings = msg.timings;
+    if (msg.wallStepsPerSec > 0 && app.applied?.mode !== 'free') app.wallRate = msg.wallStepsPerSec;
     run.history.push(s);
     updateBackend(run, msg.backend);
     plotPoint(msg.run, s);
@@ -657,6 +751,12 @@ const handlers = {
     $('[data-role="wall-rate"]').textContent = app.running ? fmtRate(app.wallRate) : '–';
     if (app.mode === 'running') setStatus(statusText());
     if (first) requestGeometry(true);
+  },
+
+  crash(msg) {
+    app.running = false;
+    setMode('unavailable');
+    showError(`The ${label(msg.run)} run's worker stopped: ${msg.message}. Reload the page to try again.`);
   },
 
   diagnostics(msg) {
@@ -685,7 +785,8 @@ const handlers = {
         showError(
           [...byMessage]
             .map(([message, ids]) => {
-              const runs = ids.map((id) => app.runs.get(id) ?? { def: { label: label(id) } });
+              // Not created: no preset is in force yet, so the plain names.
+              const runs = ids.map((id) => ({ def: runDef(id) ?? { label: id } }));
               return `The ${listLabels(runs)} ${ids.length > 1 ? 'runs' : 'run'} could not be created: ${sentence(dropWgpuNoise(message))}`;
             })
             .join(' '),
@@ -717,27 +818,23 @@ const handlers = {
   },
 };
 
-worker.addEventListener('message', (ev) => {
-  const msg = ev.data;
+/** A message from the race coordinator (the runs' workers, gathered). */
+function receive(msg) {
   // Drop messages that belong to runs that have since been reset.
   if (msg.gen !== undefined && msg.gen !== app.gen && msg.type !== 'error') return;
   if (msg.type === 'error' && msg.gen !== undefined && msg.gen !== app.gen && msg.phase !== 'init') return;
   handlers[msg.type]?.(msg);
-});
-
-worker.addEventListener('error', (ev) => {
-  ev.preventDefault();
-  const detail = ev.message || 'the worker script failed to load';
-  console.error('rngd-lab worker crashed:', detail);
-  app.running = false;
-  setMode('unavailable');
-  showError(`The training worker stopped: ${detail}. Reload the page to try again.`);
-});
+}
 
 // Editing the URL hash by hand fills the inputs (applied on the next Start or Reset).
 window.addEventListener('hashchange', () => {
   if (app.running) return;
+  const wasFree = controls.readRaw().free;
   controls.setRaw(readHash());
+  if (controls.readRaw().free !== wasFree) {
+    xSelect.value = defaultXAxis(controls.readRaw().free ? 'free' : 'lockstep');
+    applyXAxis();
+  }
   refreshInputs();
 });
 
@@ -748,7 +845,7 @@ function preview() {
   const before = includedRuns().map((r) => r.def.id).join();
   for (const r of app.runs.values()) r.included = ids.has(r.def.id);
   const defs = includedRuns().map((r) => r.def);
-  if (defs.map((d) => d.id).join() !== before) setChartSeries(defs);
+  if (defs.map((d) => d.id).join() !== before) setChartSeries(includedRuns());
   geometry.view.setRuns(defs, 'rngd');
   fillDescription();
   renderRuns();
@@ -757,6 +854,13 @@ preview();
 controls.setMode('loading');
 refreshInputs();
 renderRuns();
+if (missing) {
+  setMode('unavailable');
+  showError(missing);
+} else {
+  // The workers of the runs the form has on load and fetch while the page settles.
+  race.prepare(includedRuns().map((r) => r.def.id));
+}
 
 // Handle for debugging from the console and for the end-to-end tests.
 window.rngdLab = {
@@ -764,6 +868,7 @@ window.rngdLab = {
   charts,
   geometry,
   history: (id) => (app.runs.get(id)?.history ?? []).map((s) => ({ ...s })),
+  presets: () => rngdPresets().map((p) => ({ ...p, settings: { ...p.settings } })),
   send,
 };
 
@@ -772,7 +877,13 @@ window.rngdLab = {
 // GPU device (trainer.loseDevice() in the worker, after the call in flight)
 // and resolves to the worker's answer {run, backend | error}; the run notices
 // at its next step, goes on on the CPU and the page shows a notice.
+// `workers` is the number of live run workers (one per run), `steps()` each
+// run's step as the coordinator knows it, read between slices.
 window.__rngdLab = {
+  get workers() {
+    return race?.workers ?? 0;
+  },
+  steps: () => race?.steps() ?? {},
   loseDevice(runId) {
     return new Promise((resolve) => {
       testHooks.pending.set(runId, [...(testHooks.pending.get(runId) ?? []), resolve]);

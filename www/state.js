@@ -1,7 +1,7 @@
 // Page configuration: the runs that can be shown, the fixed model and
 // training settings, the user-editable settings with their validation, and
 // the mirror of those settings in the URL hash
-// (e.g. `#runs=sgd,adam,rngd&arch=plain&act=relu&seed=1&backend=auto&lr-sgd=0.05`).
+// (e.g. `#runs=sgd,adam,rngd&arch=plain&act=relu&seed=1&backend=auto&mode=lockstep&rngd-preset=fast&lr-sgd=0.05`).
 //
 // Nothing here touches the DOM or the worker, so it is easy to extend: a new
 // optimizer is one more entry in RUN_DEFS (plus its row in index.html).
@@ -13,7 +13,7 @@
 export const RUN_DEFS = [
   { id: 'sgd', label: 'SGD', optimizer: 'sgd', color: '#0072B2', defaultLr: 0.1 },
   { id: 'adam', label: 'Adam', optimizer: 'adam', color: '#D55E00', defaultLr: 0.001 },
-  { id: 'rngd', label: 'RNGD', optimizer: 'rngd', color: '#009E73', defaultLr: 0.05 },
+  { id: 'rngd', label: 'RNGD', optimizer: 'rngd', color: '#009E73', defaultLr: 0.05, presets: true },
 ];
 
 export const runDef = (id) => RUN_DEFS.find((d) => d.id === id);
@@ -40,6 +40,27 @@ export const BACKENDS = [
   { value: 'gpu', label: 'GPU (WebGPU)', short: 'GPU' },
   { value: 'cpu', label: 'CPU (WebAssembly)', short: 'CPU' },
 ];
+
+/** What the charts' x axis shows; `time` is training seconds, pauses left out.
+ *  The runs advance in one of two modes (`values.mode`): lockstep, the same
+ *  steps for every run, so points line up by step; or free, each run at its
+ *  own pace, best read against seconds. */
+export const X_AXES = [
+  { value: 'step', label: 'steps', axis: 'training step' },
+  { value: 'epoch', label: 'epochs', axis: 'epoch' },
+  { value: 'time', label: 'wall-clock seconds', axis: 'wall-clock seconds of training' },
+];
+export const defaultXAxis = (mode) => (mode === 'free' ? 'time' : 'step');
+
+/** RNGD's presets as the crate lists them (rngdPresets()): [{name,
+ *  description, settings}], literal first. Filled once the wasm module is
+ *  loaded; the values are the crate's business, never written down here. */
+let presets = [];
+export const setRngdPresets = (list) => {
+  presets = Array.isArray(list) ? list : [];
+};
+export const rngdPresets = () => presets;
+export const DEFAULT_PRESET = 'literal';
 
 export const activationLabel = (v) => ACTIVATIONS.find((a) => a.value === v)?.label ?? v;
 export const archLabel = (v) => ARCHS.find((a) => a.value === v)?.long ?? v;
@@ -68,6 +89,8 @@ export const DEFAULT_RAW = Object.freeze({
   arch: 'plain',
   activation: 'relu',
   backend: 'auto',
+  free: false,
+  'preset-rngd': DEFAULT_PRESET,
   ...Object.fromEntries(RUN_DEFS.flatMap((d) => [[`on-${d.id}`, true], [`lr-${d.id}`, '']])),
 });
 
@@ -110,7 +133,7 @@ export const TEXT_KEYS = ['seed', ...RUN_DEFS.map((d) => `lr-${d.id}`)];
  * for the run checkboxes. Learning rates of runs that are not included are
  * not checked.
  * @returns {{ok: boolean, values: object, errors: Record<string,string>}}
- *   values: {seed, arch, activation, backend, runs: [{id, lr (null = default)}]}
+ *   values: {seed, arch, activation, backend, mode, preset, runs: [{id, lr (null = default)}]}
  */
 export function validateSettings(raw) {
   const errors = {};
@@ -119,6 +142,10 @@ export function validateSettings(raw) {
   const arch = ARCHS.some((a) => a.value === raw.arch) ? raw.arch : DEFAULT_RAW.arch;
   const activation = ACTIVATIONS.some((a) => a.value === raw.activation) ? raw.activation : DEFAULT_RAW.activation;
   const backend = BACKENDS.some((b) => b.value === raw.backend) ? raw.backend : DEFAULT_RAW.backend;
+  const mode = raw.free ? 'free' : 'lockstep';
+  // An unknown preset name (an old link, a package without it) means the literal algorithm.
+  const wanted = raw['preset-rngd'];
+  const preset = presets.some((p) => p.name === wanted) ? wanted : DEFAULT_PRESET;
   const runs = [];
   for (const d of RUN_DEFS) {
     if (!raw[`on-${d.id}`]) continue;
@@ -128,7 +155,7 @@ export function validateSettings(raw) {
   }
   if (!RUN_DEFS.some((d) => raw[`on-${d.id}`])) errors.runs = 'Choose at least one optimizer to train.';
   const ok = Object.keys(errors).length === 0;
-  return { ok, values: ok ? { seed: seed.value, arch, activation, backend, runs } : null, errors };
+  return { ok, values: ok ? { seed: seed.value, arch, activation, backend, mode, preset, runs } : null, errors };
 }
 
 export function sameSettings(a, b) {
@@ -153,6 +180,10 @@ export function trainerConfig(id, settings) {
     backend: settings.backend ?? DEFAULT_RAW.backend,
   };
   if (run?.lr != null) config.lr = run.lr;
+  // The preset's speed settings go into the run's own RNGD settings; the crate
+  // checks them (and says what is wrong) like any other field.
+  const preset = runDef(id).presets ? presets.find((p) => p.name === settings.preset) : null;
+  if (preset) config.rngd = { ...config.rngd, ...preset.settings };
   return config;
 }
 
@@ -167,6 +198,8 @@ export function readHash(hash = location.hash) {
   if (params.has('arch')) raw.arch = params.get('arch');
   if (params.has('act')) raw.activation = params.get('act');
   if (params.has('backend')) raw.backend = params.get('backend');
+  if (params.has('mode')) raw.free = params.get('mode') === 'free';
+  if (params.has('rngd-preset')) raw['preset-rngd'] = params.get('rngd-preset');
   if (params.has('runs')) {
     const on = new Set(params.get('runs').split(','));
     for (const d of RUN_DEFS) raw[`on-${d.id}`] = on.has(d.id);
@@ -183,6 +216,8 @@ export function writeHash(values) {
   params.set('act', values.activation);
   params.set('seed', String(values.seed));
   params.set('backend', values.backend ?? DEFAULT_RAW.backend);
+  params.set('mode', values.mode ?? 'lockstep');
+  if (values.runs.some((r) => runDef(r.id).presets)) params.set('rngd-preset', values.preset ?? DEFAULT_PRESET);
   for (const r of values.runs) if (r.lr != null) params.set(`lr-${r.id}`, String(r.lr));
   const hash = '#' + params.toString().replace(/%2C/g, ',').replace(/%3A/g, ':');
   if (location.hash !== hash) history.replaceState(null, '', hash);

@@ -1,53 +1,48 @@
-// Training worker: loads the wasm package and the MNIST subset, owns the
-// Trainer objects and trains them in short slices, so that the page stays
-// responsive and `pause` / `reset` / `diagnostics` messages get through
-// between slices.
+// Run worker: loads the wasm package and the MNIST subset itself and owns
+// exactly one Trainer, so that the runs of a comparison compute on separate
+// threads. The coordinator on the page (race.js) drives it, in one of two
+// ways:
 //
-// The runs are trained in lock-step: every slice advances each live run by
-// the same number of minibatch steps, so they stay at the same step (and
-// epoch) and their points line up on the charts, although RNGD costs about
-// ten times as much per step as SGD. Each run's own compute time is measured
-// separately and reported as its steps per second.
+//   lock-step     the coordinator sends `step` (n steps, then a snapshot when
+//                 one is due) to every run's worker and waits for all of them
+//                 before the next slice: the runs stay at the same step.
+//   free-running  `free` starts a loop here: this run steps at its own pace,
+//                 in slices of about SLICE_MS, and reports a point every
+//                 `evalEvery` steps until `pause` or `reset`.
 //
 // Every Trainer call that may touch the GPU is async (create, step, snapshot,
 // diagnostics, loseDevice), and a trainer refuses a second call while one is
-// pending. So each run has a lock (a promise chain, `use(r, fn)`): the
-// training loop, diagnostics requests and the test hook queue their calls on
-// it, and a diagnostics request waits for the step in flight of its run. A
-// slice (steps of every run, then the snapshots if one is due) is never cut
-// in two: `pause` and `reset` take effect between slices, and `running:
-// false` is only sent once the slice in flight has ended, so no point
-// arrives after it.
+// pending. So calls are queued on a lock (a promise chain, `use(fn)`): the
+// training, diagnostics requests and the test hook take turns.
 //
-// Each run reports the backend that really trains it (`trainer.backend()`,
+// The run reports the backend that really trains it (`trainer.backend()`,
 // read after create and after every step and snapshot): `{kind: 'cpu'|'gpu',
 // adapter, reason, lost_steps}`. It changes from gpu to cpu if the GPU device
 // is lost mid-run; the run then goes on on the CPU from its last checkpoint.
 //
-// main → worker
-//   {type:'reset', gen, evalEvery, runs:[{id, config}]}  build fresh trainers (stopped);
-//                                                         config.backend: 'auto' | 'gpu' | 'cpu'
-//   {type:'start', gen}                                   train until paused
-//   {type:'pause', gen}
-//   {type:'diagnostics', gen, run, layer, req}            geometry of one layer of one run
-//   {type:'lose-device', gen, run}                        TEST HOOK: destroy the run's GPU device
-//                                                         (trainer.loseDevice()); answered by
-//                                                         'lose-device-done'
-// worker → main
-//   {type:'progress', message}                            while loading
-//   {type:'ready', version, trainLen, testLen, defaults:{id: lr}}
-//   {type:'gpu', report}                                  gpuSelfTest() result (see web.rs), any time
-//   {type:'reset-done', gen, runs:[{id, lr, layers, batchesPerEpoch, backend}]}  the runs built (stopped)
-//   {type:'point', gen, run, snapshot, stepsPerSec, wallStepsPerSec, backend}
-//   {type:'backend', gen, run, backend, step}             the backend of a run changed (device lost)
-//   {type:'running', gen, running}
+// page → worker
+//   {type:'selftest'}                            run gpuSelfTest() (the page asks one worker only)
+//   {type:'reset', gen, run, config}              build a fresh trainer (stopped)
+//   {type:'step', gen, seq, n, snapshot}          lock-step slice: n steps, then a snapshot if asked
+//   {type:'free', gen, evalEvery}                 free-running until pause or reset
+//   {type:'pause', gen}                           ends the free-running loop; answered by 'paused'
+//   {type:'diagnostics', gen, layer, req}         geometry of one layer
+//   {type:'lose-device', gen}                     TEST HOOK: destroy the GPU device (trainer.loseDevice())
+// worker → page
+//   {type:'progress', message}                    while loading
+//   {type:'ready', version, trainLen, testLen, defaults:{optimizer: lr}, presets}
+//   {type:'gpu', report}                          gpuSelfTest() result (see web.rs)
+//   {type:'reset-done', gen, run, lr, layers, batchesPerEpoch, backend, preset}
+//   {type:'stepped', gen, seq, run, steps, stepMs, stepsPerSec, snapshot?, backend, timings}
+//   {type:'point', gen, run, snapshot, stepsPerSec, wallStepsPerSec, backend, timings}  free-running
+//   {type:'paused', gen, run, steps}
+//   {type:'backend', gen, run, backend, step}     the backend changed (device lost)
 //   {type:'diagnostics', gen, run, layer, req, step, ms, data | error}
-//   {type:'lose-device-done', gen, run, backend | error}  TEST HOOK answer
-//   {type:'error', gen, run, phase, message}             phase: init | config | step | internal
+//   {type:'lose-device-done', gen, run, backend | error}
+//   {type:'error', gen, run, phase, message, seq?, step?}  phase: init | config | step | internal
 //
-// `backend` is always trainer.backend() as a plain object. `gen` is the reset
-// generation chosen by the page; messages of an older generation that are
-// still in flight after a reset are dropped by the page.
+// `gen` is the reset generation chosen by the page; the page drops answers of
+// an older generation.
 
 const ASSET_DIR = 'assets/mnist/';
 const FILES = [
@@ -58,20 +53,18 @@ const FILES = [
 ];
 const OPTIMIZERS = ['sgd', 'adam', 'rngd'];
 
-/** Target wall time of one slice (all runs), in ms. */
+/** Target wall time of one free-running slice, in ms. */
 const SLICE_MS = 80;
 /** The GPU self-test is reported as unfinished after this long. */
 const GPU_TIMEOUT_MS = 30_000;
 
 let wasm = null; // the imported module
 let data = null; // Dataset
-let runs = []; // [{id, gen, trainer, failed, steps, busyMs, rate, mark, lock, backend}]
 let gen = 0;
-let evalEvery = 25;
-let running = false; // wanted: the loop goes on while this holds
-let loop = null; // {gen} of the training loop in progress, null when none
-let chunk = 1; // steps per run per slice, adapted to SLICE_MS
-let wallMark = null; // {time, step} at the previous snapshot
+/** The run: {id, gen, trainer, failed, steps, busyMs, rate, mark, lock, backend}; null before a reset. */
+let run = null;
+/** The free-running loop in progress: {gen, stop, done}; null when none. */
+let free = null;
 
 const post = (msg) => self.postMessage(msg);
 
@@ -144,8 +137,20 @@ function defaultLearningRates() {
   return out;
 }
 
-async function load() {
-  post({ type: 'progress', message: 'Loading the wasm module…' });
+/** RNGD's named speed settings, as the crate lists them; [] from an older package. */
+function presets() {
+  try {
+    if (typeof wasm.rngdPresets !== 'function') return [];
+    return [...wasm.rngdPresets()].map((p) => {
+      const o = plain(p);
+      return { name: o.name, description: o.description, settings: plain(o.settings) };
+    });
+  } catch {
+    return [];
+  }
+}
+
+async function loadModule() {
   try {
     wasm = await import('./pkg/rngd_lab.js');
   } catch (e) {
@@ -159,8 +164,9 @@ async function load() {
   } catch (e) {
     throw new Error(`The wasm module could not be initialised: ${messageOf(e)}`);
   }
-  // In parallel with the rest; it reports on its own.
-  gpuCheck();
+}
+
+async function loadData() {
   post({ type: 'progress', message: 'Fetching the MNIST subset…' });
   const bytes = await Promise.all(FILES.map(fetchBytes));
   post({ type: 'progress', message: 'Decoding the MNIST subset…' });
@@ -175,12 +181,13 @@ async function load() {
     trainLen: data.trainLen,
     testLen: data.testLen,
     defaults: defaultLearningRates(),
+    presets: presets(),
   });
 }
 
-/** Queue `fn(trainer)` on run `r`'s lock: it starts once every earlier call
- *  on that trainer has settled. Resolves or rejects with `fn`'s outcome; the
- *  lock itself never rejects. */
+/** Queue `fn(trainer)` on the run's lock: it starts once every earlier call
+ *  has settled. Resolves or rejects with `fn`'s outcome; the lock itself
+ *  never rejects. */
 function use(r, fn) {
   const result = r.lock.then(() => fn(r.trainer));
   r.lock = result.then(
@@ -199,7 +206,16 @@ function backendOf(trainer) {
   }
 }
 
-/** Re-read run `r`'s backend (on its lock, after a call); tell the page when it changed. */
+/** Cumulative seconds per part of a step; null from an older package. */
+function timingsOf(trainer) {
+  try {
+    return typeof trainer.timings === 'function' ? plain(trainer.timings()) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Re-read the run's backend (on its lock, after a call); tell the page when it changed. */
 function checkBackend(r) {
   const b = backendOf(r.trainer);
   if (!b) return r.backend;
@@ -215,213 +231,228 @@ function checkBackend(r) {
   return b;
 }
 
-/** Release the trainers once the calls queued on them have settled. */
-function freeRuns() {
-  for (const r of runs) {
-    r.failed = true;
-    r.lock.then(() => {
-      try {
-        r.trainer?.free();
-      } catch {
-        // already released
-      }
-    });
-  }
-  runs = [];
-}
-
-function setRunning(value) {
-  running = value;
-  if (running) {
-    if (!loop || loop.gen !== gen) {
-      loop = { gen };
-      trainLoop(loop);
-    }
-    post({ type: 'running', gen, running: true });
-  } else if (!loop || loop.gen !== gen) {
-    post({ type: 'running', gen, running: false });
-  }
-  // Otherwise the loop says `running: false` when its slice in flight has ended.
-}
-
-async function reset(msg) {
-  running = false;
-  freeRuns();
-  gen = msg.gen;
-  const myGen = gen;
-  evalEvery = Math.max(1, Math.floor(msg.evalEvery || 25));
-  chunk = 1;
-  wallMark = null;
-  const built = [];
-  let complete = true;
-  for (const { id, config } of msg.runs) {
-    let trainer;
+/** Release the trainer once the calls queued on it have settled. */
+function freeRun() {
+  const r = run;
+  run = null;
+  if (!r) return;
+  r.failed = true;
+  r.lock.then(() => {
     try {
-      if (typeof wasm.Trainer.create !== 'function') {
-        throw new Error('this build of the wasm package has no Trainer.create: rebuild www/pkg');
-      }
-      trainer = await wasm.Trainer.create(config, data);
-    } catch (e) {
-      complete = false;
-      post({ type: 'error', gen: myGen, run: id, phase: 'config', message: messageOf(e) });
-      continue;
+      r.trainer?.free();
+    } catch {
+      // already released
     }
-    const r = {
-      id,
-      gen: myGen,
-      trainer,
-      failed: false,
-      steps: 0,
-      busyMs: 0,
-      rate: 0,
-      mark: { steps: 0, busyMs: 0 },
-      lock: Promise.resolve(),
-      backend: null,
-    };
-    r.backend = backendOf(trainer);
-    built.push(r);
-  }
-  runs = built;
-  // All or nothing: the runs are meant to be compared side by side.
-  if (!complete) freeRuns();
-  // Trainers start stopped; `reset-done` implies `running: false`.
-  post({
-    type: 'reset-done',
-    gen: myGen,
-    runs: runs.map((r) => {
-      let lr = null;
-      try {
-        lr = plain(r.trainer.config()).lr;
-      } catch {
-        // older package without config()
-      }
-      return {
-        id: r.id,
-        lr,
-        layers: r.trainer.layers ?? null,
-        batchesPerEpoch: r.trainer.batchesPerEpoch,
-        backend: r.backend,
-      };
-    }),
   });
 }
 
-function start() {
-  const live = runs.filter((r) => !r.failed);
-  if (live.length === 0) {
-    post({ type: 'running', gen, running: false });
+/** Ends the free-running loop, if any; resolves once its slice in flight has ended. */
+async function stopFree() {
+  const f = free;
+  if (!f) return;
+  f.stop = true;
+  await f.done;
+}
+
+async function reset(msg) {
+  await stopFree();
+  freeRun();
+  gen = msg.gen;
+  let trainer;
+  try {
+    if (typeof wasm.Trainer.create !== 'function') {
+      throw new Error('this build of the wasm package has no Trainer.create: rebuild www/pkg');
+    }
+    trainer = await wasm.Trainer.create(msg.config, data);
+  } catch (e) {
+    post({ type: 'error', gen: msg.gen, run: msg.run, phase: 'config', message: messageOf(e) });
     return;
   }
-  if (!running) wallMark = null;
-  setRunning(true);
-}
-
-function fail(r, e) {
-  r.failed = true;
-  post({ type: 'error', gen, run: r.id, phase: 'step', message: messageOf(e), step: r.steps });
-}
-
-/** Lets queued messages through between slices. */
-const breathe = () => new Promise((resolve) => setTimeout(resolve, 0));
-
-/** Trains slice after slice while `running` holds and no reset has happened. */
-async function trainLoop(me) {
-  const current = () => me.gen === gen;
+  if (gen !== msg.gen) {
+    trainer.free();
+    return;
+  }
+  run = {
+    id: msg.run,
+    gen: msg.gen,
+    trainer,
+    failed: false,
+    steps: 0,
+    busyMs: 0,
+    rate: 0,
+    mark: { steps: 0, busyMs: 0 },
+    lock: Promise.resolve(),
+    backend: backendOf(trainer),
+  };
+  let lr = null;
+  let preset = null;
   try {
-    while (running && current()) {
-      if (!runs.some((r) => !r.failed)) {
-        running = false;
-        break;
-      }
-      await slice(current);
-      if (!current()) return;
-      if (runs.every((r) => r.failed)) running = false;
-      if (running) await breathe();
-    }
-  } catch (e) {
-    if (current()) post({ type: 'error', gen, run: null, phase: 'internal', message: messageOf(e) });
-    running = false;
-  } finally {
-    if (loop === me) loop = null;
+    lr = plain(trainer.config()).lr;
+  } catch {
+    // older package without config()
   }
-  if (current()) {
-    post({ type: 'running', gen, running: false });
-    // A `start` that came while the last slice was in flight.
-    if (running) setRunning(true);
+  try {
+    if (typeof trainer.rngdPreset === 'function') preset = trainer.rngdPreset() ?? null;
+  } catch {
+    // older package
   }
+  post({
+    type: 'reset-done',
+    gen: msg.gen,
+    run: msg.run,
+    lr,
+    layers: trainer.layers ?? null,
+    batchesPerEpoch: trainer.batchesPerEpoch,
+    backend: run.backend,
+    preset,
+  });
 }
 
-/** One slice: the same number of steps for every live run, then their snapshots if one is due. */
-async function slice(current) {
-  const live = runs.filter((r) => !r.failed);
-  const now0 = performance.now();
-  const step0 = Math.max(...live.map((r) => r.steps));
-  if (!wallMark) wallMark = { time: now0, step: step0 };
-  // Never step past the next snapshot, so that every run is evaluated at the same step.
-  const n = Math.min(chunk, evalEvery - (step0 % evalEvery));
-  for (const r of live) {
+function fail(r, e, extra = {}) {
+  r.failed = true;
+  post({ type: 'error', gen: r.gen, run: r.id, phase: 'step', message: messageOf(e), step: r.steps, ...extra });
+}
+
+/** n steps on the run's lock; the compute time goes to busyMs. Throws what step throws. */
+async function stepRun(r, n) {
+  let ms = 0;
+  await use(r, async (trainer) => {
     const t = performance.now();
     try {
-      await use(r, async (trainer) => {
-        try {
-          await trainer.step(n);
-        } finally {
-          checkBackend(r);
-        }
-      });
-    } catch (e) {
-      if (!current()) return;
-      fail(r, e);
-      continue;
+      await trainer.step(n);
+    } finally {
+      ms = performance.now() - t;
+      checkBackend(r);
     }
-    if (!current()) return;
-    r.steps += n;
-    r.busyMs += performance.now() - t;
-  }
-  const elapsed = performance.now() - now0;
-  if (n === chunk) {
-    if (elapsed > 1.5 * SLICE_MS && chunk > 1) chunk = Math.max(1, Math.floor(chunk / 2));
-    else if (elapsed < 0.5 * SLICE_MS) chunk = Math.min(evalEvery, chunk * 2);
-  }
-
-  const step = step0 + n;
-  if (step % evalEvery !== 0) return;
-  const now = performance.now();
-  const wall = (now - wallMark.time) / 1000;
-  const wallStepsPerSec = wall > 0 ? (step - wallMark.step) / wall : 0;
-  for (const r of runs) {
-    if (r.failed) continue;
-    let snapshot;
-    try {
-      snapshot = await use(r, async (trainer) => {
-        try {
-          return plain(await trainer.snapshot());
-        } finally {
-          checkBackend(r);
-        }
-      });
-    } catch (e) {
-      if (!current()) return;
-      fail(r, e);
-      continue;
-    }
-    if (!current()) return;
-    // Steps per second of this run's own compute (snapshots excluded).
-    const ds = r.steps - r.mark.steps;
-    const dt = (r.busyMs - r.mark.busyMs) / 1000;
-    if (ds > 0 && dt > 0) r.rate = r.rate ? 0.6 * r.rate + 0.4 * (ds / dt) : ds / dt;
-    r.mark = { steps: r.steps, busyMs: r.busyMs };
-    post({ type: 'point', gen, run: r.id, snapshot, stepsPerSec: r.rate, wallStepsPerSec, backend: r.backend });
-  }
-  wallMark = { time: performance.now(), step };
+  });
+  r.steps += n;
+  r.busyMs += ms;
+  return ms;
 }
 
-/** Answers on its own once the run's call in flight has settled; does not hold up other messages. */
+async function snapshotRun(r) {
+  const snapshot = await use(r, async (trainer) => {
+    try {
+      return plain(await trainer.snapshot());
+    } finally {
+      checkBackend(r);
+    }
+  });
+  // Steps per second of this run's own compute (snapshots excluded), smoothed.
+  const ds = r.steps - r.mark.steps;
+  const dt = (r.busyMs - r.mark.busyMs) / 1000;
+  if (ds > 0 && dt > 0) r.rate = r.rate ? 0.6 * r.rate + 0.4 * (ds / dt) : ds / dt;
+  r.mark = { steps: r.steps, busyMs: r.busyMs };
+  return snapshot;
+}
+
+/** One lock-step slice, answered by 'stepped' (or 'error' with the same seq). */
+async function lockstepSlice(msg) {
+  const r = run;
+  if (!r || r.failed || r.gen !== msg.gen) {
+    post({ type: 'error', gen: msg.gen, run: r?.id ?? null, phase: 'step', seq: msg.seq, message: 'this run has no trainer to step' });
+    return;
+  }
+  let stepMs;
+  let snapshot;
+  try {
+    stepMs = await stepRun(r, msg.n);
+    if (msg.snapshot) snapshot = await snapshotRun(r);
+  } catch (e) {
+    if (r.gen === gen) fail(r, e, { seq: msg.seq });
+    return;
+  }
+  post({
+    type: 'stepped',
+    gen: r.gen,
+    seq: msg.seq,
+    run: r.id,
+    steps: r.steps,
+    stepMs,
+    stepsPerSec: r.rate,
+    snapshot,
+    backend: r.backend,
+    timings: timingsOf(r.trainer),
+  });
+}
+
+/** Lets queued messages through between slices. A message to ourselves
+ *  rather than setTimeout(0), which browsers stretch to 4 ms once timers nest. */
+const wakeups = [];
+const channel = new MessageChannel();
+channel.port1.onmessage = () => wakeups.shift()?.();
+const breathe = () =>
+  new Promise((resolve) => {
+    wakeups.push(resolve);
+    channel.port2.postMessage(0);
+  });
+
+/** Free-running: slice after slice at this run's own pace, a point every evalEvery steps. */
+function startFree(msg) {
+  const r = run;
+  if (free || !r || r.failed || r.gen !== msg.gen) return;
+  const evalEvery = Math.max(1, Math.floor(msg.evalEvery || 25));
+  const me = { gen: msg.gen, stop: false, done: null };
+  free = me;
+  me.done = (async () => {
+    let chunk = 1;
+    let wall = { time: performance.now(), steps: r.steps };
+    try {
+      while (!me.stop && !r.failed && r.gen === gen) {
+        const n = Math.min(chunk, evalEvery - (r.steps % evalEvery));
+        let ms;
+        try {
+          ms = await stepRun(r, n);
+        } catch (e) {
+          if (r.gen === gen) fail(r, e);
+          break;
+        }
+        if (n === chunk) {
+          if (ms > 1.5 * SLICE_MS && chunk > 1) chunk = Math.max(1, Math.floor(chunk / 2));
+          else if (ms < 0.5 * SLICE_MS) chunk = Math.min(evalEvery, chunk * 2);
+        }
+        if (r.steps % evalEvery === 0) {
+          let snapshot;
+          try {
+            snapshot = await snapshotRun(r);
+          } catch (e) {
+            if (r.gen === gen) fail(r, e);
+            break;
+          }
+          const now = performance.now();
+          const wallStepsPerSec = now > wall.time ? (1000 * (r.steps - wall.steps)) / (now - wall.time) : 0;
+          wall = { time: now, steps: r.steps };
+          post({
+            type: 'point',
+            gen: r.gen,
+            run: r.id,
+            snapshot,
+            stepsPerSec: r.rate,
+            wallStepsPerSec,
+            backend: r.backend,
+            timings: timingsOf(r.trainer),
+          });
+        }
+        await breathe();
+      }
+    } catch (e) {
+      post({ type: 'error', gen: r.gen, run: r.id, phase: 'internal', message: messageOf(e) });
+    } finally {
+      if (free === me) free = null;
+    }
+  })();
+}
+
+async function pause(msg) {
+  await stopFree();
+  post({ type: 'paused', gen: msg.gen, run: run?.id ?? null, steps: run?.steps ?? 0 });
+}
+
+/** Answers on its own once the call in flight has settled; does not hold up other messages. */
 async function diagnostics(msg) {
-  const r = runs.find((x) => x.id === msg.run);
-  const myGen = gen;
-  const base = { type: 'diagnostics', gen: myGen, run: msg.run, layer: msg.layer, req: msg.req };
-  if (!r) {
+  const r = run;
+  const base = { type: 'diagnostics', gen: msg.gen, run: r?.id ?? null, layer: msg.layer, req: msg.req };
+  if (!r || r.gen !== msg.gen) {
     post({ ...base, error: 'this run is not part of the current comparison' });
     return;
   }
@@ -448,9 +479,9 @@ async function diagnostics(msg) {
 /** TEST HOOK: destroys the run's GPU device, as a driver reset would. The run
  *  notices at its next step and goes on on the CPU. */
 async function loseDevice(msg) {
-  const r = runs.find((x) => x.id === msg.run);
-  const base = { type: 'lose-device-done', gen, run: msg.run };
-  if (!r) {
+  const r = run;
+  const base = { type: 'lose-device-done', gen: msg.gen, run: r?.id ?? null };
+  if (!r || r.gen !== msg.gen) {
     post({ ...base, error: 'this run is not part of the current comparison' });
     return;
   }
@@ -474,36 +505,48 @@ async function handle(msg) {
     case 'reset':
       await reset(msg);
       break;
-    case 'start':
-      start();
+    case 'step':
+      await lockstepSlice(msg);
+      break;
+    case 'free':
+      startFree(msg);
       break;
     case 'pause':
-      if (running) setRunning(false);
+      // Held until the loop's slice in flight has ended, so that a `free`
+      // sent after it starts a fresh loop.
+      await pause(msg);
       break;
     case 'diagnostics':
-      if (msg.gen === gen) diagnostics(msg);
+      diagnostics(msg);
       break;
     case 'lose-device':
-      if (msg.gen === gen) loseDevice(msg);
+      loseDevice(msg);
       break;
     default:
-      post({ type: 'error', gen, run: null, phase: 'internal', message: `Unknown message type: ${msg.type}` });
+      post({ type: 'error', gen, run: run?.id ?? null, phase: 'internal', message: `Unknown message type: ${msg.type}` });
   }
 }
 
+post({ type: 'progress', message: 'Loading the wasm module…' });
+const moduleLoaded = loadModule();
 // Messages are handled strictly in order, after loading has finished; a
-// reset holds up the messages after it until its trainers are built.
-let queue = load().catch((e) => {
+// reset holds up the messages after it until its trainer is built.
+let queue = moduleLoaded.then(loadData).catch((e) => {
   post({ type: 'error', gen, run: null, phase: 'init', message: messageOf(e) });
 });
 
 self.onmessage = (ev) => {
   const msg = ev.data;
+  if (msg.type === 'selftest') {
+    // In parallel with the dataset; it reports on its own.
+    moduleLoaded.then(gpuCheck, () => {});
+    return;
+  }
   queue = queue.then(async () => {
     try {
       await handle(msg);
     } catch (e) {
-      post({ type: 'error', gen, run: null, phase: 'internal', message: messageOf(e) });
+      post({ type: 'error', gen, run: run?.id ?? null, phase: 'internal', message: messageOf(e) });
     }
   });
 };

@@ -12,14 +12,12 @@
 // 75 steps of SGD and Adam, and of RNGD once.
 // RNGD_E2E_ALLOW_NO_WEBGPU=1 skips the tests that need the software adapter.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 import {
   CHROMIUM_ARGS,
-  checkBuildOutputs,
-  startServer,
-  launchBrowser,
+  useBrowser,
   screenshot,
   openPage,
   errorBanner,
@@ -32,19 +30,7 @@ import {
 
 const NO_WEBGPU_OK = process.env.RNGD_E2E_ALLOW_NO_WEBGPU === '1';
 
-let server = null;
-let browser = null;
-
-before(async () => {
-  checkBuildOutputs();
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close().catch(() => {});
-  await server?.stop();
-});
+const env = useBrowser();
 
 /** What a run's badge says: {kind, text, adapter, reason}. */
 async function badge(page, run) {
@@ -108,7 +94,7 @@ test(
   'backend GPU trains SGD and RNGD on the software adapter, and the loss falls',
   { timeout: 240_000, skip: NO_WEBGPU_OK && 'RNGD_E2E_ALLOW_NO_WEBGPU=1' },
   async (t) => {
-    const { page, errors } = await openPage(browser, server, t);
+    const { page, errors } = await openPage(env.browser, env.server, t);
     try {
       assert.equal(await errorBanner(page), null);
       assert.equal(await page.getByTestId('backend-select').inputValue(), 'auto', 'auto is the default');
@@ -173,7 +159,7 @@ test(
   'backend auto declines the software adapter and says why; CPU is the CPU',
   { timeout: 180_000, skip: NO_WEBGPU_OK && 'RNGD_E2E_ALLOW_NO_WEBGPU=1' },
   async (t) => {
-    const { page, errors } = await openPage(browser, server, t);
+    const { page, errors } = await openPage(env.browser, env.server, t);
     try {
       await chooseRuns(page, ['sgd', 'adam']);
       // The backend is read from the URL too.
@@ -221,7 +207,7 @@ test(
 
 test('without a WebGPU adapter, GPU is refused with a clear error and auto trains on the CPU', { timeout: 180_000 }, async (t) => {
   const plain = await launchWithoutWebGpu(t);
-  const { page, errors } = await openPage(plain, server, t);
+  const { page, errors } = await openPage(plain, env.server, t);
   try {
     await selftestDone(page);
     const h0 = await header(page);
@@ -272,7 +258,7 @@ test(
   'a GPU run whose device is lost goes on on the CPU and the page says so',
   { timeout: 240_000, skip: NO_WEBGPU_OK && 'RNGD_E2E_ALLOW_NO_WEBGPU=1' },
   async (t) => {
-    const { page, errors } = await openPage(browser, server, t);
+    const { page, errors } = await openPage(env.browser, env.server, t);
     try {
       await chooseRuns(page, ['sgd', 'adam']);
       await page.getByTestId('backend-select').selectOption('gpu');

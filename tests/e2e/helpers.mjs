@@ -1,13 +1,15 @@
 // Shared helpers for the end-to-end tests: the static server as a child
 // process, a headless Chromium through playwright-core, error collection.
 
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { before, after } from 'node:test';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 import { CHROMIUM_ARGS } from '../../scripts/chromium.mjs';
+import { startServer as startServeChild } from '../../scripts/serve.mjs';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const ARTIFACTS = path.join(REPO, 'tests', 'e2e', 'artifacts');
@@ -29,47 +31,9 @@ export function checkBuildOutputs() {
   }
 }
 
-/**
- * Start `scripts/serve.mjs --port 0` and wait for its `serving URL` line.
- * @returns {Promise<{url: string, stop: () => Promise<void>}>}
- */
-export function startServer(script = path.join(REPO, 'scripts', 'serve.mjs')) {
-  const child = spawn(process.execPath, [script, '--port', '0'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (d) => {
-    stderr += d;
-  });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 3000);
-      await exited;
-      clearTimeout(t);
-    }
-  };
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => {
-      stop();
-      reject(new Error(`server did not start within 10 s; stderr: ${stderr}`));
-    }, 10_000);
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/^serving (http:\/\/\S+\/)$/m);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ url: m[1], stop, child });
-      }
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited early (code ${code}, signal ${signal}); stderr: ${stderr}`));
-    });
-  });
-}
+/** Start `scripts/serve.mjs --port 0` (a child process) and wait for its `serving URL` line.
+ *  @returns {Promise<{url: string, stop: () => Promise<void>}>} */
+export const startServer = (opts) => startServeChild(opts);
 
 export async function launchBrowser() {
   const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
@@ -100,18 +64,40 @@ export async function screenshot(page, name) {
   return file;
 }
 
+/**
+ * The server and browser a test file shares: registers `before` (checks the
+ * build outputs, starts both) and `after` (stops both) and returns an object
+ * whose `server` and `browser` are set once `before` has run.
+ */
+export function useBrowser() {
+  const env = { server: null, browser: null };
+  before(async () => {
+    checkBuildOutputs();
+    env.server = await startServer();
+    env.browser = await launchBrowser();
+  });
+  after(async () => {
+    await env.browser?.close().catch(() => {});
+    await env.server?.stop();
+  });
+  return env;
+}
+
 // ------------------------------------------------------------ page helpers
 
 export const READY_TIMEOUT = 90_000; // wasm + dataset load
 
-/** Open the page in a fresh context of `browser`; resolves once the worker
- *  reported ready (or the page shows an error). */
-export async function openPage(browser, server, t, { viewport = { width: 1280, height: 900 } } = {}) {
+/** Open the page in a fresh context of `browser`, with an optional URL hash
+ *  (settings) and init script; resolves once the workers reported ready (or
+ *  the page shows an error). */
+export async function openPage(browser, server, t, { viewport = { width: 1280, height: 900 }, hash = '', init = null } = {}) {
   const context = await browser.newContext({ viewport });
   t.after(() => context.close().catch(() => {}));
+  // A script that runs before the page's own (e.g. to take a browser feature away).
+  if (init) await context.addInitScript(init);
   const page = await context.newPage();
   const errors = collectErrors(page);
-  await page.goto(server.url);
+  await page.goto(server.url + (hash ? `#${hash.replace(/^#/, '')}` : ''));
   await page.waitForFunction(
     () => document.body.dataset.ready === 'true' || !document.querySelector('#error').hidden,
     null,
@@ -148,6 +134,20 @@ export async function waitForSteps(page, runs, min, timeout = 60_000) {
     [runs, min],
     { timeout, polling: 200 },
   );
+}
+
+/**
+ * Open the page (openPage) and run `body({page, errors})`; on failure, save a
+ * screenshot named after the test before passing the error on.
+ */
+export async function withPage(env, t, body, opts) {
+  const { page, errors } = await openPage(env.browser, env.server, t, opts);
+  try {
+    await body({ page, errors });
+  } catch (e) {
+    await saveFailure(t, page);
+    throw e;
+  }
 }
 
 /** Save a screenshot named after a failing test (best effort). */

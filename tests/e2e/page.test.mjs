@@ -4,13 +4,11 @@
 // Needs the wasm package in www/pkg/ (scripts/test.sh builds it), the npm
 // dependencies (npm ci) and Chromium (/usr/bin/chromium or $CHROMIUM).
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   READY_TIMEOUT,
-  checkBuildOutputs,
-  startServer,
-  launchBrowser,
+  useBrowser,
   screenshot,
   openPage,
   errorBanner,
@@ -23,19 +21,7 @@ import {
 
 const TRAIN_TIMEOUT = 150_000; // SGD to >85 % test accuracy (a few seconds on a quiet machine)
 
-let server = null;
-let browser = null;
-
-before(async () => {
-  checkBuildOutputs();
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close().catch(() => {});
-  await server?.stop();
-});
+const env = useBrowser();
 
 async function assertNoErrorBanner(page, when) {
   const text = await errorBanner(page);
@@ -49,7 +35,7 @@ const stepCount = async (page, run = 'sgd') =>
 const runMessage = (page, run) => page.locator(`[data-testid="run-message"][data-run="${run}"]`);
 
 test('an SGD run trains live to over 85 % test accuracy', { timeout: READY_TIMEOUT + TRAIN_TIMEOUT + 60_000 }, async (t) => {
-  const { page, errors } = await openPage(browser, server, t);
+  const { page, errors } = await openPage(env.browser, env.server, t);
   try {
     await assertNoErrorBanner(page, 'while loading');
     // The crate's default learning rates are shown as placeholders.
@@ -128,7 +114,7 @@ test('an SGD run trains live to over 85 % test accuracy', { timeout: READY_TIMEO
 });
 
 test('an invalid learning rate is reported on the page and the worker keeps working', { timeout: 180_000 }, async (t) => {
-  const { page, errors } = await openPage(browser, server, t);
+  const { page, errors } = await openPage(env.browser, env.server, t);
   try {
     await assertNoErrorBanner(page, 'while loading');
     const lr = page.getByTestId('lr-sgd');
@@ -214,7 +200,7 @@ test('an invalid learning rate is reported on the page and the worker keeps work
 });
 
 test('a diverging SGD run stops with a message while Adam and RNGD go on', { timeout: 180_000 }, async (t) => {
-  const { page, errors } = await openPage(browser, server, t);
+  const { page, errors } = await openPage(env.browser, env.server, t);
   try {
     await assertNoErrorBanner(page, 'while loading');
     await chooseRuns(page, ['sgd', 'adam', 'rngd']);

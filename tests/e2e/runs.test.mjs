@@ -1,17 +1,16 @@
-// End-to-end tests of the comparison page: SGD, Adam and RNGD side by side,
-// the header's WebGPU self-test line and the geometry view.
+// End-to-end tests of the comparison page: SGD, Adam and RNGD side by side
+// (in lock-step, one worker each), the header's WebGPU self-test line and the
+// geometry view.
 //   node --test tests/e2e/
 // Needs the wasm package in www/pkg/, the npm dependencies and Chromium.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
   ARTIFACTS,
-  checkBuildOutputs,
-  startServer,
-  launchBrowser,
+  useBrowser,
   screenshot,
   openPage,
   errorBanner,
@@ -22,24 +21,12 @@ import {
 
 const RUNS = ['sgd', 'adam', 'rngd'];
 
-let server = null;
-let browser = null;
-
-before(async () => {
-  checkBuildOutputs();
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close().catch(() => {});
-  await server?.stop();
-});
+const env = useBrowser();
 
 const number = async (locator) => Number((await locator.innerText()).replace(/[^0-9.]/g, ''));
 
 test('SGD, Adam and RNGD advance together and plot their points', { timeout: 180_000 }, async (t) => {
-  const { page, errors } = await openPage(browser, server, t);
+  const { page, errors } = await openPage(env.browser, env.server, t);
   try {
     assert.equal(await errorBanner(page), null);
     for (const id of RUNS) assert.equal(await page.getByTestId(`use-${id}`).isChecked(), true, `${id} is on by default`);
@@ -59,7 +46,12 @@ test('SGD, Adam and RNGD advance together and plot their points', { timeout: 180
     await page.getByTestId('pause').click();
     await page.waitForFunction(() => document.querySelector('#controls').dataset.mode === 'paused', null, { timeout: 15_000 });
 
-    // Lock-step: the three histories have the same steps and epochs.
+    // One worker per run, and lock-step: every worker stopped at the same step,
+    // and the three histories have the same steps and epochs.
+    assert.equal(await page.evaluate(() => window.__rngdLab.workers), 3, 'one worker per run');
+    const at = await page.evaluate(() => window.__rngdLab.steps());
+    assert.deepEqual(Object.keys(at).sort(), [...RUNS].sort());
+    assert.equal(new Set(Object.values(at)).size, 1, `steps ${JSON.stringify(at)}`);
     const histories = await page.evaluate((ids) => Object.fromEntries(ids.map((id) => [id, window.rngdLab.history(id)])), RUNS);
     const steps = (id) => histories[id].map((s) => s.step);
     assert.ok(steps('rngd').length >= 4, `RNGD has ${steps('rngd').length} points`);
@@ -122,7 +114,7 @@ async function gpuLine(page) {
 // The case without an adapter is in backend.test.mjs, with training on the CPU.
 test('the header reports the WebGPU self-test as secondary information', { timeout: 180_000 }, async (t) => {
   // The test browser runs with --enable-unsafe-webgpu: Chromium's software adapter is expected.
-  const { page, errors } = await openPage(browser, server, t);
+  const { page, errors } = await openPage(env.browser, env.server, t);
   try {
     const { state, text, main } = await gpuLine(page);
     t.diagnostic(`with --enable-unsafe-webgpu: ${text}`);
@@ -171,7 +163,7 @@ async function waitForGeometry(page, { run, layer, minStep = 1 }) {
 }
 
 test('the geometry view draws the metric spectra and the selectors ν', { timeout: 180_000 }, async (t) => {
-  const { page, errors } = await openPage(browser, server, t);
+  const { page, errors } = await openPage(env.browser, env.server, t);
   try {
     const geometry = page.getByTestId('geometry');
     assert.equal(await geometry.getAttribute('data-drawn'), 'false');

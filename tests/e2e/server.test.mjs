@@ -1,11 +1,12 @@
 // Tests of scripts/serve.mjs: MIME types, 404s, no directory listing, no path
-// traversal. Needs neither the wasm package nor a browser.
+// traversal, --www. Needs neither the wasm package nor a browser.
 //   node --test tests/e2e/
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { REPO, startServer } from './helpers.mjs';
 
@@ -107,4 +108,30 @@ test('path traversal is blocked', async () => {
 test('only GET and HEAD', async () => {
   const res = await request('/index.html', 'POST');
   assert.equal(res.status, 405);
+});
+
+test('--www serves another folder at /, with the repo\'s assets', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rngd-www-'));
+  fs.writeFileSync(path.join(dir, 'index.html'), '<!doctype html><title>an older page</title>\n');
+  const other = await startServer({ www: dir });
+  try {
+    const get = (p) =>
+      new Promise((resolve, reject) => {
+        http.get(new URL(p, other.url), (res) => {
+          const chunks = [];
+          res.on('data', (c) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString() }));
+        }).on('error', reject);
+      });
+    const index = await get('/');
+    assert.equal(index.status, 200);
+    assert.match(index.body, /an older page/);
+    assert.equal((await get('/main.js')).status, 404, 'nothing of the repo\'s www/');
+    if (fs.existsSync(path.join(REPO, 'assets', 'mnist'))) {
+      assert.equal((await get('/assets/mnist/test-labels-idx1-ubyte.gz')).status, 200);
+    }
+  } finally {
+    await other.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
