@@ -99,7 +99,8 @@ mod training_parity {
         let data = bundled();
         for optimizer in OptimizerKind::ALL {
             let accuracy = |backend| {
-                let mut t = Trainer::new(TrainConfig { optimizer, backend, ..TrainConfig::default() }, data.clone()).unwrap();
+                let mut t =
+                    Trainer::new(TrainConfig { optimizer, backend, ..TrainConfig::default() }, data.clone()).unwrap();
                 let epoch = t.batches_per_epoch() as u32;
                 t.step(epoch).unwrap();
                 t.snapshot().test_accuracy
@@ -140,7 +141,11 @@ mod faults {
         gpu.step(10).unwrap();
         let b = gpu.backend().clone();
         assert_eq!((b.kind, b.lost_steps), (BackendKind::Cpu, Some(30)), "{b:?}");
-        assert!(b.reason.contains("recomputing 30 steps") && b.reason.contains(&format!("step {first}")), "{}", b.reason);
+        assert!(
+            b.reason.contains("recomputing 30 steps") && b.reason.contains(&format!("step {first}")),
+            "{}",
+            b.reason
+        );
         assert_eq!(gpu.steps_done(), first as u64 + 40);
         cpu.step(first + 40).unwrap();
         let (g, c) = (gpu.snapshot(), cpu.snapshot());
@@ -209,7 +214,11 @@ mod faults {
         // Layer 1 keeps 600 metrics of 601² floats: 867 MB.
         let config = TrainConfig { hidden: vec![600, 600], ..small(OptimizerKind::Rngd, BackendChoice::Gpu) };
         let e = Trainer::new(config.clone(), bundled()).err().expect("too large for one binding").to_string();
-        assert!(e.contains("backend gpu was asked for") && e.contains("layer 1's per-neuron metrics (600 neurons × 601² floats)"), "{e}");
+        assert!(
+            e.contains("backend gpu was asked for")
+                && e.contains("layer 1's per-neuron metrics (600 neurons × 601² floats)"),
+            "{e}"
+        );
         assert!(e.contains("max_storage_buffer_binding_size"), "{e}");
     }
 }

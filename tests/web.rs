@@ -7,11 +7,11 @@ use std::sync::Arc;
 use wasm_bindgen_test::*;
 
 use rngd_lab::backend::gpu::GpuContext;
-use rngd_lab::backend::selftest::{metric_update_check, METRIC_TOLERANCE};
 use rngd_lab::backend::parity;
+use rngd_lab::backend::selftest::{metric_update_check, METRIC_TOLERANCE};
 use rngd_lab::model::Arch;
-use rngd_lab::train::BackendKind;
 use rngd_lab::optim::RngdConfig;
+use rngd_lab::train::BackendKind;
 use rngd_lab::{BackendChoice, Dataset, OptimizerKind, TrainConfig, Trainer};
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -102,7 +102,9 @@ async fn gpu_training_matches_cpu_on_browser_webgpu() {
 async fn auto_avoids_software_adapters_and_gpu_insists() {
     let ctx = GpuContext::new().await.expect("an adapter");
     let auto = Trainer::create(TrainConfig::default(), bundled()).await.unwrap();
-    let gpu = Trainer::create(TrainConfig { backend: BackendChoice::Gpu, ..TrainConfig::default() }, bundled()).await.unwrap();
+    let gpu = Trainer::create(TrainConfig { backend: BackendChoice::Gpu, ..TrainConfig::default() }, bundled())
+        .await
+        .unwrap();
     assert_eq!(gpu.backend().kind, BackendKind::Gpu, "{:?}", gpu.backend());
     if ctx.is_software() {
         assert_eq!(auto.backend().kind, BackendKind::Cpu);

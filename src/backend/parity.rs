@@ -52,7 +52,8 @@ pub struct Tolerance {
 }
 
 impl Tolerance {
-    pub const DEFAULT: Tolerance = Tolerance { loss: 1e-5, params: 1e-4, metrics: 1e-5, inverses: 1e-4, accuracy: 1e-3 };
+    pub const DEFAULT: Tolerance =
+        Tolerance { loss: 1e-5, params: 1e-4, metrics: 1e-5, inverses: 1e-4, accuracy: 1e-3 };
 
     /// Adam under BNA is the one exception. The bias of a hidden unit that
     /// is active on the whole batch has a gradient of exactly zero (the batch
@@ -64,7 +65,8 @@ impl Tolerance {
     /// independent of them, still agree: training loss within 3e-3 and test
     /// loss within 2e-4 (measured). So the losses and the accuracy are bounded
     /// tightly enough to catch a wrong kernel, and the parameters loosely.
-    pub const BNA_ADAM: Tolerance = Tolerance { loss: 1e-2, params: 5e-2, metrics: 1e-5, inverses: 1e-4, accuracy: 2e-2 };
+    pub const BNA_ADAM: Tolerance =
+        Tolerance { loss: 1e-2, params: 5e-2, metrics: 1e-5, inverses: 1e-4, accuracy: 2e-2 };
 
     pub fn for_run(optimizer: crate::OptimizerKind, arch: crate::model::Arch) -> Tolerance {
         if optimizer == crate::OptimizerKind::Adam && arch == crate::model::Arch::Bna {
@@ -92,7 +94,10 @@ impl Parity {
             .map(|(name, v, bound)| format!("{name} {v:.3e} > {bound:.0e}"))
             .collect();
         if self.fallbacks.0 != self.fallbacks.1 {
-            return Err(format!("step {}: inverse fallbacks differ: CPU {}, GPU {}", self.step, self.fallbacks.0, self.fallbacks.1));
+            return Err(format!(
+                "step {}: inverse fallbacks differ: CPU {}, GPU {}",
+                self.step, self.fallbacks.0, self.fallbacks.1
+            ));
         }
         if over.is_empty() {
             Ok(())
@@ -110,7 +115,8 @@ pub async fn every_optimizer(data: Arc<Dataset>, hidden: Vec<usize>) -> Result<V
     for arch in [crate::model::Arch::Plain, crate::model::Arch::Bna] {
         for optimizer in crate::OptimizerKind::ALL {
             let config = TrainConfig { optimizer, arch, hidden: hidden.clone(), ..TrainConfig::default() };
-            let name = format!("{} {}", optimizer.name(), if arch == crate::model::Arch::Bna { "bna" } else { "plain" });
+            let name =
+                format!("{} {}", optimizer.name(), if arch == crate::model::Arch::Bna { "bna" } else { "plain" });
             for p in compare(config, data.clone(), &[1, 100, 101]).await? {
                 p.check(Tolerance::for_run(optimizer, arch)).map_err(|e| format!("{name}: {e}"))?;
                 out.push((name.clone(), p));
@@ -142,7 +148,10 @@ fn dense_pairs(cpu: &Trainer, gpu: &Trainer, inverse: bool) -> f64 {
         a.as_standard_layout().into_owned()
     };
     let arrays: Vec<(ArrayD<f32>, ArrayD<f32>)> = (0..c.metrics.len()).map(|l| (get(c, l), get(g, l))).collect();
-    arrays.iter().map(|(c, g)| rel_arrays(std::iter::once((c.as_slice().unwrap(), g.as_slice().unwrap())))).fold(0.0, f64::max)
+    arrays
+        .iter()
+        .map(|(c, g)| rel_arrays(std::iter::once((c.as_slice().unwrap(), g.as_slice().unwrap()))))
+        .fold(0.0, f64::max)
 }
 
 /// Trains `config` on the CPU and on the GPU (forced, software adapters
@@ -166,7 +175,11 @@ pub async fn compare(config: TrainConfig, data: Arc<Dataset>, at: &[u64]) -> Res
             return Err(format!("the GPU run left the GPU: {}", gpu.backend().reason));
         }
         let params = rel_arrays(
-            cpu.network().params().into_iter().zip(gpu.network().params()).map(|(c, g)| (c.as_slice().unwrap(), g.as_slice().unwrap())),
+            cpu.network()
+                .params()
+                .into_iter()
+                .zip(gpu.network().params())
+                .map(|(c, g)| (c.as_slice().unwrap(), g.as_slice().unwrap())),
         );
         let fallbacks = |t: &Trainer| t.optimizer().rngd().map_or(0, |r| r.fallbacks());
         out.push(Parity {

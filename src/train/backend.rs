@@ -103,14 +103,17 @@ impl Trainer {
         let mut t = Trainer::on_cpu(config, data)?;
         t.backend = match t.config.backend {
             BackendChoice::Gpu => {
-                return Err(TrainError::Gpu("the synchronous constructor cannot wait for a WebGPU adapter; use Trainer::create".into()))
+                return Err(TrainError::Gpu(
+                    "the synchronous constructor cannot wait for a WebGPU adapter; use Trainer::create".into(),
+                ))
             }
-            BackendChoice::Auto => BackendInfo::cpu("auto: built synchronously, without asking for a WebGPU adapter".into()),
+            BackendChoice::Auto => {
+                BackendInfo::cpu("auto: built synchronously, without asking for a WebGPU adapter".into())
+            }
             BackendChoice::Cpu => BackendInfo::cpu("cpu: the backend asked for".into()),
         };
         Ok(t)
     }
-
 }
 
 /// What this process learnt about the GPU adapter, so that `auto` runs after

@@ -109,5 +109,4 @@ impl Trainer {
         self.sync_host_async().await;
         self.diagnostics(layer)
     }
-
 }

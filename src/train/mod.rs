@@ -11,8 +11,8 @@ mod backend;
 mod gpu;
 
 pub use backend::{BackendInfo, BackendKind};
-pub use gpu::CHECKPOINT_EVERY;
 use gpu::Checkpoint;
+pub use gpu::CHECKPOINT_EVERY;
 
 use crate::backend::gpu::engine::MAX_CHUNK;
 use crate::backend::gpu::GpuEngine;
@@ -331,4 +331,3 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
         }
     }
 }
-

@@ -85,15 +85,21 @@ impl KernelId {
             KernelId::ActivationBackward => {
                 ("activation_backward", include_str!("kernels/activation_backward.wgsl"), &[R, R, W], false)
             }
-            KernelId::BatchNormTrain => {
-                ("batchnorm_train", concat!(include_str!("kernels/reduce64.wgsl"), include_str!("kernels/batchnorm_train.wgsl")), &[R, R, W, W, W, W, W], false)
-            }
+            KernelId::BatchNormTrain => (
+                "batchnorm_train",
+                concat!(include_str!("kernels/reduce64.wgsl"), include_str!("kernels/batchnorm_train.wgsl")),
+                &[R, R, W, W, W, W, W],
+                false,
+            ),
             KernelId::BatchNormEval => {
                 ("batchnorm_eval", include_str!("kernels/batchnorm_eval.wgsl"), &[R, R, R, W], false)
             }
-            KernelId::BatchNormBackward => {
-                ("batchnorm_backward", concat!(include_str!("kernels/reduce64.wgsl"), include_str!("kernels/batchnorm_backward.wgsl")), &[R, R, R, R, R, W, W], false)
-            }
+            KernelId::BatchNormBackward => (
+                "batchnorm_backward",
+                concat!(include_str!("kernels/reduce64.wgsl"), include_str!("kernels/batchnorm_backward.wgsl")),
+                &[R, R, R, R, R, W, W],
+                false,
+            ),
             KernelId::SoftmaxXent => ("softmax_xent", include_str!("kernels/softmax_xent.wgsl"), &[R, R, W, W], false),
             KernelId::Loss => ("loss", include_str!("kernels/loss.wgsl"), &[R, R, R, W], true),
             KernelId::MetricUpdate => ("metric_update", include_str!("kernels/metric_update.wgsl"), &[R, R, W], false),
@@ -141,8 +147,10 @@ impl Kernels {
                     let ty = wgpu::BufferBindingType::Storage { read_only: *a == Access::Read };
                     entries.push(layout_entry(i as u32 + 1, ty, false));
                 }
-                let layout =
-                    device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor { label: Some(name), entries: &entries });
+                let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                    label: Some(name),
+                    entries: &entries,
+                });
                 let mut groups = vec![Some(&layout)];
                 if uses_step {
                     groups.push(Some(&step_layout));
@@ -197,7 +205,8 @@ impl Kernels {
         for (i, b) in buffers.iter().enumerate() {
             entries.push(wgpu::BindGroupEntry { binding: i as u32 + 1, resource: b.as_entire_binding() });
         }
-        let bind = device.create_bind_group(&wgpu::BindGroupDescriptor { label: None, layout: &k.layout, entries: &entries });
+        let bind =
+            device.create_bind_group(&wgpu::BindGroupDescriptor { label: None, layout: &k.layout, entries: &entries });
         let (_, _, _, uses_step) = id.spec();
         Dispatch { pipeline: k.pipeline.clone(), bind, uses_step, groups, _uniform: uniform }
     }

@@ -63,7 +63,13 @@ impl MetricUpdateKernel {
             ..Default::default()
         };
         let tiles = gemm_groups(dim, dim).0;
-        let d = self.kernels.dispatch(dev, KernelId::MetricUpdate, &p, &[&h_buf, &nu_buf, &g_buf], (tiles, tiles, neurons as u32));
+        let d = self.kernels.dispatch(
+            dev,
+            KernelId::MetricUpdate,
+            &p,
+            &[&h_buf, &nu_buf, &g_buf],
+            (tiles, tiles, neurons as u32),
+        );
         super::engine::run_once(ctx, &self.kernels, &[d], Default::default());
         ctx.read_f32(&g_buf).await
     }

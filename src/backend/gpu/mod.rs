@@ -4,8 +4,8 @@
 //! device ([`kernel::Kernels`]) and the [`engine::GpuEngine`] records a whole
 //! training step as dispatches over buffers that stay on the device.
 
-mod context;
 pub mod checks;
+mod context;
 pub mod engine;
 pub mod kernel;
 mod metric_update;

@@ -83,7 +83,10 @@ impl Activations {
         let mut z = Vec::new();
         let mut dz = Vec::new();
         for l in 0..layers {
-            xt.push(a.zeros(&format!("layer {l}'s input for {rows} rows ({} values each)", sizes[l] + 1), rows * (sizes[l] + 1))?);
+            xt.push(a.zeros(
+                &format!("layer {l}'s input for {rows} rows ({} values each)", sizes[l] + 1),
+                rows * (sizes[l] + 1),
+            )?);
             z.push(a.zeros(&format!("layer {l}'s pre-activations"), rows * sizes[l + 1])?);
             if training || l + 1 == layers {
                 dz.push(a.zeros(&format!("layer {l}'s output gradient"), rows * sizes[l + 1])?);

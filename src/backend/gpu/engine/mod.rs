@@ -126,11 +126,16 @@ impl GpuEngine {
                 let g = r.metric_dense(l);
                 metrics.push(a.init(&what, g.as_standard_layout().as_slice().expect("standard layout"))?);
                 let inv = r.inverse_dense(l);
-                inverses.push(a.init(&format!("the inverse of {what}"), inv.as_standard_layout().as_slice().expect("standard layout"))?);
+                inverses.push(a.init(
+                    &format!("the inverse of {what}"),
+                    inv.as_standard_layout().as_slice().expect("standard layout"),
+                )?);
             }
         }
-        let train_images = a.init("the training images", data.train.images.as_standard_layout().as_slice().expect("contiguous"))?;
-        let test_images = a.init("the test images", data.test.images.as_standard_layout().as_slice().expect("contiguous"))?;
+        let train_images =
+            a.init("the training images", data.train.images.as_standard_layout().as_slice().expect("contiguous"))?;
+        let test_images =
+            a.init("the test images", data.test.images.as_standard_layout().as_slice().expect("contiguous"))?;
         let labels = |s: &[u8]| s.iter().map(|&v| v as u32).collect::<Vec<u32>>();
         let train_labels = a.init("the training labels", &labels(&data.train.labels))?;
         let test_labels = a.init("the test labels", &labels(&data.test.labels))?;
@@ -203,14 +208,19 @@ impl GpuEngine {
         let mut bn_cache = Vec::new(); // (xhat, stats) per hidden layer under BNA
         if bna {
             for (j, &w) in sizes[1..layers].iter().enumerate() {
-                bn_cache.push((a.zeros(&format!("batch norm {j}'s x̂"), batch * w)?, a.zeros("batch statistics", 3 * w)?));
+                bn_cache
+                    .push((a.zeros(&format!("batch norm {j}'s x̂"), batch * w)?, a.zeros("batch statistics", 3 * w)?));
             }
         }
         let dh: Vec<Option<wgpu::Buffer>> = (0..layers)
             .map(|l| (l > 0).then(|| a.zeros(&format!("layer {l}'s input gradient"), batch * sizes[l])).transpose())
             .collect::<Result<_, _>>()?;
 
-        let forward = |acts: &Activations, images: &wgpu::Buffer, labels: &wgpu::Buffer, order: &wgpu::Buffer, training: bool| {
+        let forward = |acts: &Activations,
+                       images: &wgpu::Buffer,
+                       labels: &wgpu::Buffer,
+                       order: &wgpu::Buffer,
+                       training: bool| {
             let rows = acts.rows;
             let mut list = vec![kernels.dispatch(
                 dev,
@@ -435,13 +445,7 @@ impl GpuEngine {
                     let mut g = params::Gemm::plain(d, m, d);
                     g.b_off = off;
                     g.c_off = off;
-                    kernels.dispatch(
-                        dev,
-                        KernelId::Gemm,
-                        &g,
-                        &[&inverses[l], &grads, &upd, &params],
-                        gemm_groups(d, m),
-                    )
+                    kernels.dispatch(dev, KernelId::Gemm, &g, &[&inverses[l], &grads, &upd, &params], gemm_groups(d, m))
                 });
             }
         }
@@ -529,7 +533,8 @@ pub fn run_once(ctx: &GpuContext, kernels: &Kernels, dispatches: &[Dispatch], st
     let group = kernels.step_group(&ctx.device, &steps);
     let mut enc = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("once") });
     {
-        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("once"), timestamp_writes: None });
+        let mut pass =
+            enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("once"), timestamp_writes: None });
         for d in dispatches {
             d.encode(&mut pass, (&group, 0));
         }

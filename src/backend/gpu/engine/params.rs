@@ -21,23 +21,77 @@ params!(
         l2: f32, pad: u32,
     }
 );
-params!(ActivationForward { rows: u32, width: u32, kind: u32, write_nu: u32, param: f32, omega: f32, pad0: u32, pad1: u32 });
+params!(ActivationForward {
+    rows: u32,
+    width: u32,
+    kind: u32,
+    write_nu: u32,
+    param: f32,
+    omega: f32,
+    pad0: u32,
+    pad1: u32
+});
 params!(ActivationBackward { count: u32, kind: u32, param: f32, pad: u32 });
 params!(BatchNormTrain {
-    rows: u32, width: u32, kind: u32, write_nu: u32,
-    param: f32, omega: f32, eps: f32, momentum: f32,
-    scale_off: u32, shift_off: u32, pad0: u32, pad1: u32,
+    rows: u32,
+    width: u32,
+    kind: u32,
+    write_nu: u32,
+    param: f32,
+    omega: f32,
+    eps: f32,
+    momentum: f32,
+    scale_off: u32,
+    shift_off: u32,
+    pad0: u32,
+    pad1: u32,
 });
-params!(BatchNormEval { rows: u32, width: u32, kind: u32, pad0: u32, param: f32, eps: f32, scale_off: u32, shift_off: u32 });
-params!(BatchNormBackward { rows: u32, width: u32, kind: u32, pad0: u32, param: f32, scale_off: u32, shift_off: u32, pad1: u32 });
+params!(BatchNormEval {
+    rows: u32,
+    width: u32,
+    kind: u32,
+    pad0: u32,
+    param: f32,
+    eps: f32,
+    scale_off: u32,
+    shift_off: u32
+});
+params!(BatchNormBackward {
+    rows: u32,
+    width: u32,
+    kind: u32,
+    pad0: u32,
+    param: f32,
+    scale_off: u32,
+    shift_off: u32,
+    pad1: u32
+});
 params!(SoftmaxXent { rows: u32, classes: u32, write_grad: u32, pad: u32 });
 params!(Loss { layers: u32, with_l2: u32, pad0: u32, pad1: u32 });
-params!(MetricUpdate { batch: u32, dim: u32, neurons: u32, lambda: f32, one_metric: u32, pad0: u32, pad1: u32, pad2: u32 });
+params!(MetricUpdate {
+    batch: u32,
+    dim: u32,
+    neurons: u32,
+    lambda: f32,
+    one_metric: u32,
+    pad0: u32,
+    pad1: u32,
+    pad2: u32
+});
 params!(Precondition { dim: u32, neurons: u32, off: u32, pad: u32 });
 params!(Apply {
-    count: u32, precond_end: u32, adam: u32, momentum_on: u32,
-    lr: f32, weight_decay: f32, beta1: f32, beta2: f32,
-    eps: f32, mu: f32, pad0: u32, pad1: u32,
+    count: u32,
+    precond_end: u32,
+    adam: u32,
+    momentum_on: u32,
+    lr: f32,
+    weight_decay: f32,
+    beta1: f32,
+    beta2: f32,
+    eps: f32,
+    mu: f32,
+    pad0: u32,
+    pad1: u32,
 });
 
 impl Gemm {

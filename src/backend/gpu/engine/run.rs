@@ -208,7 +208,13 @@ impl GpuEngine {
     /// Writes downloaded state into the host's network and optimizer, whose
     /// shapes it came from; `steps` is the number of steps run. Returns the
     /// latest minibatch's forward pass when it was downloaded.
-    pub fn store(&self, s: HostState, net: &mut Mlp<f32>, optimizer: &mut Optimizer, steps: u64) -> Option<Forward<f32>> {
+    pub fn store(
+        &self,
+        s: HostState,
+        net: &mut Mlp<f32>,
+        optimizer: &mut Optimizer,
+        steps: u64,
+    ) -> Option<Forward<f32>> {
         self.arena.scatter(&s.params, net);
         for (bn, r) in net.bn.iter_mut().zip(&s.running) {
             let w = bn.running_mean.len();
