@@ -6,7 +6,7 @@
 //! timings and benchmark ratios are single-core unless asked for, and runs are
 //! bit-for-bit reproducible. With more threads, per-neuron work is still
 //! computed by the same code whichever thread takes it, but [`gemm`] splits a
-//! product by rows, and the matrix kernel rounds a partial block of rows
+//! product into blocks, and the matrix kernel rounds a partial tile
 //! differently from a whole one: results then agree with one thread's to f32
 //! rounding, not to the bit.
 
@@ -42,6 +42,17 @@ mod imp {
             _ => data.chunks_mut(size).enumerate().for_each(|(i, c)| f(i, c)),
         }
     }
+
+    /// `f(item)` for every item, on the pool when it has more than one thread.
+    pub fn for_each_item<T: Send, F>(items: Vec<T>, f: F)
+    where
+        F: Fn(T) + Sync + Send,
+    {
+        match POOL.get() {
+            Some(pool) if pool.current_num_threads() > 1 => pool.install(|| items.into_par_iter().for_each(f)),
+            _ => items.into_iter().for_each(f),
+        }
+    }
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -58,30 +69,40 @@ mod imp {
     pub fn for_each_chunk<T, F: Fn(usize, &mut [T])>(data: &mut [T], size: usize, f: F) {
         data.chunks_mut(size).enumerate().for_each(|(i, c)| f(i, c));
     }
+
+    pub fn for_each_item<T, F: Fn(T)>(items: Vec<T>, f: F) {
+        items.into_iter().for_each(f);
+    }
 }
 
-pub use imp::{for_each_chunk, set_threads, threads};
+pub use imp::{for_each_chunk, for_each_item, set_threads, threads};
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{s, Array2, ArrayView2, ArrayViewMut2};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis};
 
-/// `c ← α·a·b + β·c`, with c's rows split over the threads (one product
-/// when there is one thread). `c` must be in standard (row-major) layout.
+/// `c ← α·a·b + β·c`, split over the threads along c's longer side (one
+/// product when there is one thread). Splitting the columns gives each thread
+/// its own part of b, which matters when b is the big operand: the per-neuron
+/// metric update's b holds every sample's packed outer product (33 MB on the
+/// wide net), and a row split would make every thread pack all of it.
 pub fn gemm(alpha: f32, a: &ArrayView2<f32>, b: &ArrayView2<f32>, beta: f32, c: &mut Array2<f32>) {
     let (rows, cols) = c.dim();
     let threads = threads();
-    if threads <= 1 || rows < 2 * threads {
+    if threads <= 1 || rows.max(cols) < 2 * threads {
         general_mat_mul(alpha, a, b, beta, c);
         return;
     }
-    let per = rows.div_ceil(threads);
-    let data = c.as_slice_mut().expect("gemm writes a row-major c");
-    for_each_chunk(data, per * cols, |i, chunk| {
-        let r0 = i * per;
-        let mut view = ArrayViewMut2::from_shape((chunk.len() / cols, cols), chunk).expect("whole rows");
-        let a_rows = a.slice(s![r0..r0 + view.nrows(), ..]);
-        general_mat_mul(alpha, &a_rows, b, beta, &mut view);
-    });
+    if cols >= rows {
+        let per = cols.div_ceil(threads);
+        let parts: Vec<(ArrayViewMut2<f32>, ArrayView2<f32>)> =
+            c.axis_chunks_iter_mut(Axis(1), per).zip(b.axis_chunks_iter(Axis(1), per)).collect();
+        for_each_item(parts, |(mut c_part, b_part)| general_mat_mul(alpha, a, &b_part, beta, &mut c_part));
+    } else {
+        let per = rows.div_ceil(threads);
+        let parts: Vec<(ArrayViewMut2<f32>, ArrayView2<f32>)> =
+            c.axis_chunks_iter_mut(Axis(0), per).zip(a.axis_chunks_iter(Axis(0), per)).collect();
+        for_each_item(parts, |(mut c_part, a_part)| general_mat_mul(alpha, &a_part, b, beta, &mut c_part));
+    }
 }
 
 #[cfg(test)]

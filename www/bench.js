@@ -221,8 +221,16 @@ export async function runBench(opts, progress = () => {}) {
           continue;
         }
         const info = plain(trainer.backend());
+        // An RNGD row times whole refresh periods per round and warms up past its
+        // first refresh, as the native bench does (the fast preset's T is 500).
+        const cfg = plain(trainer.config());
+        const period = cfg.optimizer === 'rngd' ? cfg.rngd.refresh : 0;
+        const steps = period ? Math.ceil(o.steps / period) * period : o.steps;
+        const warmup = period ? Math.max(o.warmup, period + 20) : o.warmup;
         (trainers[optimizer] ??= {})[backend] = trainer;
         (result.cells[optimizer] ??= {})[backend] = {
+          steps,
+          warmup,
           msRounds: [],
           msMedian: null,
           backend: info,
@@ -241,7 +249,7 @@ export async function runBench(opts, progress = () => {}) {
           };
         }
         try {
-          if (o.warmup > 0) await trainer.step(o.warmup);
+          if (warmup > 0) await trainer.step(warmup);
           // The split counts the timed rounds only, as the native bench does.
           result.cells[optimizer][backend].timingsStart = timingsOf(trainer);
         } catch (e) {
@@ -267,14 +275,14 @@ export async function runBench(opts, progress = () => {}) {
           const cell = result.cells[optimizer][backend];
           const t0 = performance.now();
           try {
-            await trainer.step(o.steps);
+            await trainer.step(cell.steps);
           } catch (e) {
             cell.problem = messageOf(e);
             trainer.free();
             trainers[optimizer][backend] = null;
             continue;
           }
-          cell.msRounds.push((performance.now() - t0) / o.steps);
+          cell.msRounds.push((performance.now() - t0) / cell.steps);
           await breathe();
         }
       }
@@ -328,7 +336,7 @@ export function formatResult(r) {
   const lines = [];
   lines.push(
     `rngd-lab ${r.version}, wasm in the browser (${r.where}): PLAIN relu ${r.sizes.join('-')}, batch ${o.batch}; ` +
-      `ms/step, median of ${o.rounds} rounds × ${o.steps} steps after ${o.warmup} warm-up steps`,
+      `ms/step, median of ${o.rounds} rounds × ${o.steps} steps after ${o.warmup} warm-up steps (an RNGD row: whole refresh periods per round, warm-up past its first refresh)`,
   );
   lines.push(`browser: ${r.userAgent}`);
   for (const b of backends) {

@@ -65,6 +65,9 @@ export function createRace({ url, emit }) {
       const detail = ev.message || 'the worker script failed to load';
       console.error(`rngd-lab: the ${id} run's worker crashed:`, detail);
       for (const waiter of w.waiters.splice(0)) waiter.resolve({ type: 'error', phase: 'crash', message: detail });
+      // A crashed run trains no more: pausing and lock-step slices must not wait for it.
+      const r = runs.find((x) => x.id === id);
+      if (r) r.failed = true;
       emit({ type: 'crash', run: id, message: detail });
     });
     workers.set(id, w);
@@ -179,7 +182,15 @@ export function createRace({ url, emit }) {
       const answers = await Promise.all(
         list.map(({ id, config }) => {
           const w = workers.get(id);
-          const answer = waitFor(w, (x) => x.gen === myGen && x.run === id && (x.type === 'reset-done' || (x.type === 'error' && x.phase === 'config')));
+          // Besides its own answer, a worker that failed to load (init), hit a bug
+          // (internal) or crashed answers nothing else: take those too, or the reset
+          // would wait forever.
+          const answer = waitFor(
+            w,
+            (x) =>
+              (x.gen === myGen && x.run === id && (x.type === 'reset-done' || (x.type === 'error' && x.phase === 'config'))) ||
+              (x.type === 'error' && ['init', 'internal', 'crash'].includes(x.phase)),
+          );
           send(w, { type: 'reset', gen: myGen, run: id, config });
           return answer;
         }),
@@ -225,7 +236,7 @@ export function createRace({ url, emit }) {
       const myGen = gen;
       running = false;
       await Promise.all(
-        runs.map((r) => {
+        runs.filter((r) => !r.failed && workers.has(r.id)).map((r) => {
           const w = workers.get(r.id);
           const answer = waitFor(w, (x) => x.type === 'paused' && x.gen === myGen);
           send(w, { type: 'pause', gen: myGen });

@@ -145,7 +145,8 @@ export function validateSettings(raw) {
   const mode = raw.free ? 'free' : 'lockstep';
   // An unknown preset name (an old link, a package without it) means the literal algorithm.
   const wanted = raw['preset-rngd'];
-  const preset = presets.some((p) => p.name === wanted) ? wanted : DEFAULT_PRESET;
+  // Only an RNGD run uses it: with RNGD off, a change of preset must not count as new settings.
+  const preset = raw['on-rngd'] && presets.some((p) => p.name === wanted) ? wanted : DEFAULT_PRESET;
   const runs = [];
   for (const d of RUN_DEFS) {
     if (!raw[`on-${d.id}`]) continue;

@@ -243,6 +243,8 @@ impl NeuronMetrics {
     }
 
     /// `G_i ← (1−λ)G_i + (λ/B)·Σ_k ν_ki h̃_k h̃_kᵀ` for every neuron at once.
+    /// Not inlined, so that `examples/wasm_simd.rs` can find its packing loop in the wasm build.
+    #[inline(never)]
     pub fn update(&mut self, h: ArrayView2<f32>, nu: ArrayView2<f32>, lambda: f32) {
         let ha = augment(h);
         let (b, dim) = ha.dim();

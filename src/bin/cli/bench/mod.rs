@@ -24,13 +24,14 @@ mod flops;
 #[command(allow_negative_numbers = true)]
 pub struct BenchArgs {
     /// Timed steps per round, for each optimizer on each backend, in one
-    /// `step(n)` call (a GPU run reads its losses back once per call). The
-    /// default equals RNGD's T, so every round holds exactly one inverse refresh.
+    /// `step(n)` call (a GPU run reads its losses back once per call). An RNGD
+    /// row rounds it up to a whole number of its refresh periods T, so every
+    /// round holds its inverse refreshes (the default equals the literal T).
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
     steps: u32,
-    /// Untimed steps first, once per trainer. The default passes RNGD's first
-    /// refresh at T = 100, which for the low-rank option is a one-off full
-    /// eigen-decomposition.
+    /// Untimed steps first, once per trainer; an RNGD row warms up at least
+    /// T + 20 steps, past its first refresh, which for the low-rank option is a
+    /// one-off full eigen-decomposition.
     #[arg(long, default_value_t = 120)]
     warmup: u32,
     /// Rounds: each times every optimizer on every backend once, in turn; the
@@ -109,6 +110,27 @@ impl Net {
 struct Row {
     name: String,
     config: TrainConfig,
+}
+
+impl Row {
+    /// Steps per round: --steps, rounded up for RNGD to whole refresh periods,
+    /// so that every round pays its share of inverse refreshes and the median
+    /// over rounds cannot leave them out (the fast preset refreshes every 500).
+    fn steps(&self, args: &BenchArgs) -> u32 {
+        match self.config.optimizer {
+            OptimizerKind::Rngd => args.steps.div_ceil(self.config.rngd.refresh) * self.config.rngd.refresh,
+            _ => args.steps,
+        }
+    }
+
+    /// Warm-up steps: --warmup, and for RNGD at least past its first refresh,
+    /// which for the low-rank option is a one-off full eigen-decomposition.
+    fn warmup(&self, args: &BenchArgs) -> u32 {
+        match self.config.optimizer {
+            OptimizerKind::Rngd => args.warmup.max(self.config.rngd.refresh + 20),
+            _ => args.warmup,
+        }
+    }
 }
 
 /// A `--variants` entry applied to `base`, with the row's name.
@@ -234,6 +256,9 @@ struct CellRecord {
 #[derive(Serialize)]
 struct RowRecord {
     name: String,
+    /// This row's steps per round and warm-up (see `Row::steps`, `Row::warmup`).
+    steps_per_round: u32,
+    warmup: u32,
     /// The step's nominal arithmetic (`flops::per_step`), in millions of flops.
     nominal_mflop_per_step: f64,
     /// That over the CPU's median step time.
@@ -354,7 +379,8 @@ fn bench_net(
     let first = &rows[0].config;
     println!();
     println!(
-        "{label}: {:?} {} {}, batch {}: ms/step, median of {} rounds × {} steps after {} warm-up steps (RNGD T = {})",
+        "{label}: {:?} {} {}, batch {}: ms/step, median of {} rounds × {} steps after {} warm-up steps \
+         (an RNGD row: whole refresh periods per round, warm-up past its first refresh)",
         first.arch,
         first.activation,
         first.sizes(784, 10).iter().map(|s| s.to_string()).collect::<Vec<_>>().join("-"),
@@ -362,7 +388,6 @@ fn bench_net(
         args.rounds,
         args.steps,
         args.warmup,
-        first.rngd.refresh
     );
     let pb = indicatif::ProgressBar::new((rows.len() * backends.len()) as u64 * (1 + args.rounds as u64));
     pb.set_style(
@@ -396,7 +421,7 @@ fn bench_net(
                         cell.problem = Some(format!("runs on {}: {}", report.kind, report.reason));
                     }
                     cell.backend = Some(report);
-                    match t.step(args.warmup) {
+                    match t.step(row.warmup(args)) {
                         Err(e) => cell.problem = Some(e.to_string()),
                         Ok(()) => {
                             cell.after_warmup = t.timings();
@@ -423,8 +448,9 @@ fn bench_net(
                 let cell = &mut cells[r][b];
                 if let Some(t) = cell.trainer.as_mut() {
                     let clock = Stopwatch::start();
-                    match t.step(args.steps) {
-                        Ok(()) => cell.rounds.push(clock.seconds() / args.steps as f64),
+                    let steps = rows[r].steps(args);
+                    match t.step(steps) {
+                        Ok(()) => cell.rounds.push(clock.seconds() / steps as f64),
                         Err(e) => {
                             cell.problem = Some(e.to_string());
                             cell.trainer = None;
@@ -497,6 +523,8 @@ fn bench_net(
         let mflop = flops::per_step(&row.config, &sizes) / 1e6;
         let mut rec = RowRecord {
             nominal_mflop_per_step: mflop,
+            steps_per_round: row.steps(args),
+            warmup: row.warmup(args),
             cpu_gflops: None,
             name: row.name.clone(),
             config: TrainConfig { backend: BackendChoice::Auto, ..row.config.resolved() },

@@ -191,9 +191,9 @@ fn render_presets(md: &mut String, summaries: &[Summary], presets: &[PresetSumma
     );
     let _ = writeln!(
         md,
-        "| arch | preset | speed settings | lr | seeds (literal / preset) | literal final test accuracy | preset final test accuracy | difference | literal s/epoch | preset s/epoch | speed-up | verdict | notes |"
+        "| arch | preset | speed settings | lr | seeds (literal / preset) | literal final test accuracy | preset final test accuracy | difference | literal s/epoch | preset s/epoch | verdict | notes |"
     );
-    let _ = writeln!(md, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|");
+    let _ = writeln!(md, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|");
     for ps in presets {
         let p = &ps.summary;
         let literal = literal_for(summaries, &p.key.arch);
@@ -217,21 +217,17 @@ fn render_presets(md: &mut String, summaries: &[Summary], presets: &[PresetSumma
         }
         let per_epoch =
             |s: &Summary| if s.seeds.is_empty() { "–".into() } else { format!("{:.2}", s.seconds_per_epoch) };
-        let (difference, speed_up, verdict) = match literal {
+        let (difference, verdict) = match literal {
             Some(l) if !p.seeds.is_empty() => {
                 let c = Comparison::of(l, p);
-                (
-                    format!("{:+.2} points", c.difference),
-                    c.speed_up.map(|x| format!("{x:.2}×")).unwrap_or("–".into()),
-                    c.verdict(),
-                )
+                (format!("{:+.2} points", c.difference), c.verdict())
             }
-            Some(_) => ("–".into(), "–".into(), "no verdict: no completed preset runs".into()),
-            None => ("–".into(), "–".into(), "no verdict: no completed literal RNGD runs at a selected rate".into()),
+            Some(_) => ("–".into(), "no verdict: no completed preset runs".into()),
+            None => ("–".into(), "no verdict: no completed literal RNGD runs at a selected rate".into()),
         };
         let _ = writeln!(
             md,
-            "| {} | {} | `{}` | {} | {} / {} | {} | {} | {difference} | {} | {} | {speed_up} | {verdict} | {} |",
+            "| {} | {} | `{}` | {} | {} / {} | {} | {} | {difference} | {} | {} | {verdict} | {} |",
             arch_label(&p.key.arch),
             ps.preset,
             speed_flags(&ps.settings),
@@ -251,9 +247,10 @@ fn render_presets(md: &mut String, summaries: &[Summary], presets: &[PresetSumma
          mean final test accuracies, |mean(preset) − mean(literal)|, is at most the larger of the two sample standard \
          deviations over seeds, and **above** or **below** it otherwise, by the sign of the difference; a preset keeps \
          the literal algorithm's accuracy unless it is below. With fewer than two completed seeds on either side there \
-         is no verdict. The difference is the preset's mean minus the literal one's, in accuracy points. The speed-up is the \
-         literal s/epoch over the preset's; s/epoch includes the evaluation after every epoch, which both pay alike, so \
-         training steps alone differ a little more than this."
+         is no verdict, and a preset that diverged on a seed where the literal algorithm did not is below. The difference is \
+         the preset's mean minus the literal one's, in accuracy points. s/epoch is each record's own wall time, evaluation \
+         included, from whatever build and machine load ran it, so it is no speed comparison: for that, \
+         `rngd-lab bench --variants literal,fast` times both in interleaved rounds."
     );
 }
 
