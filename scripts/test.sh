@@ -11,11 +11,13 @@ native_tests() { RNGD_REQUIRE_GPU=1 cargo test --locked; }
 # ("failed to get bitcode from object file"); dev builds optimise dependencies anyway.
 # The GPU parity test trains 18 runs on SwiftShader, Chrome's software WebGPU,
 # far past wasm-bindgen-test's default 20 s per test.
-wasm_tests() {
+# A subshell: wasm_env's toolchain and linker must not leak into the later
+# native stages (the disassembly check runs cargo for the host).
+wasm_tests() (
   wasm_env
   CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}" WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-1200}" \
     wasm-pack test --headless --chrome
-}
+)
 e2e_tests() { node --test --test-reporter=spec tests/e2e/; }
 # simd128 is a compile-time switch (.cargo/config.toml) whose absence breaks
 # nothing but speed: read the page's wasm and insist that the matrix kernel and
