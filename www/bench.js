@@ -23,14 +23,8 @@
 // table as plain text.
 
 import { SPLIT_PARTS, splitDelta, splitShares } from './split.js';
+import { fetchMnist } from './mnist.js';
 
-const ASSET_DIR = 'assets/mnist/';
-const FILES = [
-  'train-images-idx3-ubyte.gz',
-  'train-labels-idx1-ubyte.gz',
-  'test-images-idx3-ubyte.gz',
-  'test-labels-idx1-ubyte.gz',
-];
 const OPTIMIZERS = ['sgd', 'adam', 'rngd'];
 const BACKENDS = ['cpu', 'gpu'];
 
@@ -120,13 +114,6 @@ export function parseOptions(search) {
   };
 }
 
-async function fetchBytes(name) {
-  const url = new URL(ASSET_DIR + name, import.meta.url);
-  const res = await fetch(url);
-  if (!res.ok) throw new Error(`Could not fetch ${url.pathname}: HTTP ${res.status}`);
-  return new Uint8Array(await res.arrayBuffer());
-}
-
 /** What WebGPU the browser offers, without creating a trainer. */
 async function webgpuInfo() {
   const gpu = globalThis.navigator?.gpu;
@@ -168,7 +155,7 @@ export async function runBench(opts, progress = () => {}) {
     throw new Error('this build of the wasm package has no Trainer.create: rebuild www/pkg');
   }
   progress('fetching the MNIST subset');
-  const data = wasm.Dataset.fromIdx(...(await Promise.all(FILES.map(fetchBytes))));
+  const data = wasm.Dataset.fromIdx(...(await fetchMnist()));
 
   // The rows: each optimizer, and RNGD once more per extra preset.
   const presets = typeof wasm.rngdPresets === 'function' ? [...wasm.rngdPresets()].map(plain) : [];

@@ -44,13 +44,8 @@
 // `gen` is the reset generation chosen by the page; the page drops answers of
 // an older generation.
 
-const ASSET_DIR = 'assets/mnist/';
-const FILES = [
-  'train-images-idx3-ubyte.gz',
-  'train-labels-idx1-ubyte.gz',
-  'test-images-idx3-ubyte.gz',
-  'test-labels-idx1-ubyte.gz',
-];
+import { fetchMnist } from './mnist.js';
+
 const OPTIMIZERS = ['sgd', 'adam', 'rngd'];
 
 /** Target wall time of one free-running slice, in ms. */
@@ -82,20 +77,6 @@ function messageOf(e) {
 function plain(obj) {
   if (obj instanceof Map) return Object.fromEntries(obj);
   return { ...obj };
-}
-
-async function fetchBytes(name) {
-  const url = new URL(ASSET_DIR + name, self.location.href);
-  let res;
-  try {
-    res = await fetch(url);
-  } catch (e) {
-    throw new Error(`Could not fetch ${url.pathname}: ${messageOf(e)}`);
-  }
-  if (!res.ok) {
-    throw new Error(`Could not fetch ${url.pathname}: HTTP ${res.status} ${res.statusText}`.trim());
-  }
-  return new Uint8Array(await res.arrayBuffer());
 }
 
 /** Runs the WebGPU self-test and reports it; never throws. A missing adapter
@@ -168,7 +149,7 @@ async function loadModule() {
 
 async function loadData() {
   post({ type: 'progress', message: 'Fetching the MNIST subset…' });
-  const bytes = await Promise.all(FILES.map(fetchBytes));
+  const bytes = await fetchMnist();
   post({ type: 'progress', message: 'Decoding the MNIST subset…' });
   try {
     data = wasm.Dataset.fromIdx(...bytes);
