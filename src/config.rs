@@ -9,9 +9,21 @@ use thiserror::Error;
 use crate::model::{Activation, Arch};
 use crate::optim::{AdamConfig, OptimizerKind, RngdConfig};
 
+/// A refused config: the field at fault (its path in the JSON config, such as
+/// `lr` or `rngd.lambda`, so that the page can show the message next to the
+/// control) and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Error)]
-#[error("invalid config: {0}")]
-pub struct ConfigError(pub String);
+#[error("invalid config: {message}")]
+pub struct ConfigError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(field: &'static str, message: impl Into<String>) -> ConfigError {
+        ConfigError { field, message: message.into() }
+    }
+}
 
 /// Where a run trains. `Auto` takes a hardware GPU adapter when there is one and
 /// the CPU otherwise: software adapters (lavapipe, SwiftShader) are slower than
@@ -71,6 +83,12 @@ pub struct TrainConfig {
     pub rngd: RngdConfig,
     /// Where to train: "auto" (a hardware GPU if there is one), "gpu" or "cpu".
     pub backend: BackendChoice,
+    /// SGD and Adam: learn the metric RNGD would learn, read-only, beside the
+    /// run, so that the diagnostics compare the three runs' geometry like with
+    /// like (see `optim::track`). Off by default: on the CPU it costs about a
+    /// third of an SGD step, which timings and benchmarks must not pay unasked.
+    /// The page turns it on. RNGD learns its own metric and ignores this.
+    pub track_metric: bool,
 }
 
 /// Learning rates that train well within a few epochs on the bundled subset
@@ -102,6 +120,7 @@ impl Default for TrainConfig {
             adam: AdamConfig::default(),
             rngd: RngdConfig::default(),
             backend: BackendChoice::Auto,
+            track_metric: false,
         }
     }
 }
@@ -109,11 +128,12 @@ impl Default for TrainConfig {
 /// The largest hidden width we accept; wider layers would only exhaust memory in a browser tab.
 pub const MAX_WIDTH: usize = 4096;
 
-fn check(ok: bool, msg: impl FnOnce() -> String) -> Result<(), ConfigError> {
+/// `Ok` when `ok`, else the error for `field`.
+pub(crate) fn check(ok: bool, field: &'static str, msg: impl FnOnce() -> String) -> Result<(), ConfigError> {
     if ok {
         Ok(())
     } else {
-        Err(ConfigError(msg()))
+        Err(ConfigError::new(field, msg()))
     }
 }
 
@@ -131,29 +151,31 @@ impl TrainConfig {
     /// Checks every field; `train_rows` bounds the batch size.
     pub fn validate(&self, train_rows: usize) -> Result<(), ConfigError> {
         let lr = self.lr();
-        check(lr.is_finite() && lr > 0.0, || format!("lr must be a positive number, got {lr}"))?;
-        check(lr <= 100.0, || format!("lr {lr} is too large (at most 100)"))?;
-        check((0.0..1.0).contains(&self.momentum), || format!("momentum must be in [0, 1), got {}", self.momentum))?;
-        check(self.weight_decay.is_finite() && (0.0..1.0).contains(&self.weight_decay), || {
+        check(lr.is_finite() && lr > 0.0, "lr", || format!("lr must be a positive number, got {lr}"))?;
+        check(lr <= 100.0, "lr", || format!("lr {lr} is too large (at most 100)"))?;
+        check((0.0..1.0).contains(&self.momentum), "momentum", || {
+            format!("momentum must be in [0, 1), got {}", self.momentum)
+        })?;
+        check(self.weight_decay.is_finite() && (0.0..1.0).contains(&self.weight_decay), "weight_decay", || {
             format!("weight_decay must be in [0, 1), got {}", self.weight_decay)
         })?;
-        check(!self.hidden.is_empty(), || "hidden must list at least one layer width".into())?;
-        check(self.hidden.iter().all(|&w| (1..=MAX_WIDTH).contains(&w)), || {
+        check(!self.hidden.is_empty(), "hidden", || "hidden must list at least one layer width".into())?;
+        check(self.hidden.iter().all(|&w| (1..=MAX_WIDTH).contains(&w)), "hidden", || {
             format!("every hidden width must be in 1..={MAX_WIDTH}, got {:?}", self.hidden)
         })?;
-        check(self.batch >= 1 && self.batch <= train_rows, || {
+        check(self.batch >= 1 && self.batch <= train_rows, "batch", || {
             format!("batch must be in 1..={train_rows} (the training rows), got {}", self.batch)
         })?;
-        check(self.arch == crate::model::Arch::Plain || self.batch >= 2, || {
+        check(self.arch == crate::model::Arch::Plain || self.batch >= 2, "batch", || {
             "batch norm (arch bna) needs a batch of at least 2".into()
         })?;
-        check(self.l2.is_finite() && self.l2 >= 0.0, || format!("l2 must be a number ≥ 0, got {}", self.l2))?;
-        check(self.init_std.is_finite() && self.init_std > 0.0 && self.init_std <= 10.0, || {
+        check(self.l2.is_finite() && self.l2 >= 0.0, "l2", || format!("l2 must be a number ≥ 0, got {}", self.l2))?;
+        check(self.init_std.is_finite() && self.init_std > 0.0 && self.init_std <= 10.0, "init_std", || {
             format!("init_std must be in (0, 10], got {}", self.init_std)
         })?;
-        self.activation.validate().map_err(ConfigError)?;
-        self.adam.validate().map_err(ConfigError)?;
-        self.rngd.validate().map_err(ConfigError)?;
+        self.activation.validate().map_err(|m| ConfigError::new("activation", m))?;
+        self.adam.validate()?;
+        self.rngd.validate()?;
         Ok(())
     }
 
@@ -187,6 +209,17 @@ mod tests {
             f(&mut c);
             c.validate(8000).unwrap_err().to_string()
         };
+        let field = |f: fn(&mut TrainConfig)| {
+            let mut c = TrainConfig::default();
+            f(&mut c);
+            c.validate(8000).unwrap_err().field
+        };
+        // The field's path in the JSON config: the page shows the message next to that control.
+        assert_eq!(field(|c| c.lr = Some(1e9)), "lr");
+        assert_eq!(field(|c| c.hidden = vec![80, 0]), "hidden");
+        assert_eq!(field(|c| c.rngd.refresh = 0), "rngd.refresh");
+        assert_eq!(field(|c| c.adam.beta2 = 1.0), "adam.beta2");
+        assert_eq!(field(|c| c.activation = Activation::Prelu { leak: 2.0 }), "activation");
         assert!(bad(|c| c.lr = Some(f64::NAN)).contains("lr must be a positive number, got NaN"));
         assert!(bad(|c| c.lr = Some(-0.1)).contains("lr must be a positive number"));
         assert!(bad(|c| c.hidden.clear()).contains("hidden must list at least one"));

@@ -8,6 +8,7 @@
 //! - [`optim`]: the optimizers behind one trait;
 //! - [`backend`]: the CPU reference and the wgpu compute kernels;
 //! - [`train`]: the trainer the CLI and the page drive;
+//! - [`lessons`]: the page's lessons, computed from JSON parameters;
 //! - `web`: the wasm-bindgen surface (wasm32 only).
 
 pub mod backend;
@@ -16,6 +17,7 @@ pub mod config;
 pub mod data;
 pub mod diagnostics;
 pub mod fisher;
+pub mod lessons;
 pub mod linalg;
 pub mod model;
 pub mod optim;

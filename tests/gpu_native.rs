@@ -89,6 +89,61 @@ mod training_parity {
         assert_eq!(reports.len(), 18);
     }
 
+    /// SGD learns RNGD's metric read-only on the GPU too, with RNGD's own
+    /// metric-update kernels every `TRACK_EVERY` steps, and it matches the CPU's.
+    #[test]
+    fn sgd_tracks_the_same_metric_on_the_gpu_as_on_the_cpu() {
+        if super::context().is_none() {
+            return;
+        }
+        let config = TrainConfig {
+            optimizer: OptimizerKind::Sgd,
+            hidden: vec![40, 30, 20],
+            track_metric: true,
+            ..TrainConfig::default()
+        };
+        for p in pollster::block_on(parity::compare(config.clone(), bundled(), &[1, 11, 21])).unwrap() {
+            eprintln!("{p:?}");
+            p.check(parity::Tolerance::DEFAULT).unwrap();
+        }
+        let mut gpu = Trainer::new(TrainConfig { backend: BackendChoice::Gpu, ..config }, bundled()).unwrap();
+        gpu.step(21).unwrap();
+        let d = pollster::block_on(gpu.diagnostics_async(1)).unwrap();
+        assert_eq!(serde_json::to_value(d.source).unwrap(), "tracked");
+        // Three updates at rate 1 − 0.995¹⁰ have moved every neuron's metric off the identity.
+        assert!(d.spectra.iter().all(|s| s.max - s.min > 1e-3), "{:?}", d.spectra[0]);
+    }
+
+    /// A drawn digit's prediction and the weights export read the GPU run's
+    /// state, copied back after its steps: both agree with the GPU's own
+    /// evaluation of the test split, and with each other.
+    #[test]
+    fn predictions_and_exported_weights_follow_the_gpu_run() {
+        if super::context().is_none() {
+            return;
+        }
+        let data = bundled();
+        let config = TrainConfig { hidden: vec![40, 30], backend: BackendChoice::Gpu, ..TrainConfig::default() };
+        let mut gpu = Trainer::new(config, data.clone()).unwrap();
+        gpu.step(60).unwrap();
+        let evaluation = gpu.evaluate_test();
+        let test = &data.test;
+        let mut correct = 0;
+        for r in 0..test.len() {
+            let image = test.image(r);
+            let p = pollster::block_on(gpu.predict_async(image.as_slice().unwrap())).unwrap();
+            correct += usize::from(p.label == test.labels[r] as usize);
+        }
+        assert_eq!(correct as f64 / test.len() as f64, evaluation.accuracy);
+        let export = pollster::block_on(gpu.export_weights_async());
+        assert_eq!(export.step, 60);
+        let first = &export.layers[0];
+        assert_eq!(
+            first.weights,
+            gpu.network().weights[0].slice(ndarray::s![..784, ..]).iter().copied().collect::<Vec<_>>()
+        );
+    }
+
     /// The acceptance check: on the paper's net, one epoch with seed 1
     /// reaches the CPU's test accuracy within half a point, for each optimizer.
     #[test]

@@ -24,8 +24,10 @@ pub struct Parity {
     pub test_accuracy: f64,
     /// Every parameter: weights, biases, batch-norm scales and shifts.
     pub params: f64,
-    /// RNGD's metrics and stored inverses, worst layer (0 for SGD and Adam).
+    /// The learnt metrics, worst layer: RNGD's, or for SGD and Adam the
+    /// metric tracked read-only (same kernels, updated every `TRACK_EVERY` steps).
     pub metrics: f64,
+    /// RNGD's stored inverses, worst layer (0 for SGD and Adam, which invert nothing).
     pub inverses: f64,
     /// Inverses that failed and kept their previous value: CPU, GPU.
     pub fallbacks: (u64, u64),
@@ -65,8 +67,13 @@ impl Tolerance {
     /// independent of them, still agree: training loss within 3e-3 and test
     /// loss within 2e-4 (measured). So the losses and the accuracy are bounded
     /// tightly enough to catch a wrong kernel, and the parameters loosely.
+    /// The metric Adam tracks read-only follows those biases: a per-neuron
+    /// metric weighs each sample by ν of the pre-activation, bias included,
+    /// so it differs as they do (9.3e-3 of its largest entry after 100 steps,
+    /// 1.9e-2 after 101, measured on lavapipe), while the metrics of the other
+    /// runs, tracked or RNGD's, stay within 1.2e-6.
     pub const BNA_ADAM: Tolerance =
-        Tolerance { loss: 1e-2, params: 5e-2, metrics: 1e-5, inverses: 1e-4, accuracy: 2e-2 };
+        Tolerance { loss: 1e-2, params: 5e-2, metrics: 5e-2, inverses: 1e-4, accuracy: 2e-2 };
 
     pub fn for_run(optimizer: crate::OptimizerKind, arch: crate::model::Arch) -> Tolerance {
         if optimizer == crate::OptimizerKind::Adam && arch == crate::model::Arch::Bna {
@@ -114,7 +121,9 @@ pub async fn every_optimizer(data: Arc<Dataset>, hidden: Vec<usize>) -> Result<V
     let mut out = Vec::new();
     for arch in [crate::model::Arch::Plain, crate::model::Arch::Bna] {
         for optimizer in crate::OptimizerKind::ALL {
-            let config = TrainConfig { optimizer, arch, hidden: hidden.clone(), ..TrainConfig::default() };
+            // SGD and Adam track RNGD's metric, so that its kernels are compared on every run.
+            let config =
+                TrainConfig { optimizer, arch, hidden: hidden.clone(), track_metric: true, ..TrainConfig::default() };
             let name =
                 format!("{} {}", optimizer.name(), if arch == crate::model::Arch::Bna { "bna" } else { "plain" });
             for p in compare(config, data.clone(), &[1, 100, 101]).await? {
@@ -142,7 +151,14 @@ fn rel_arrays<'a>(pairs: impl Iterator<Item = (&'a [f32], &'a [f32])>) -> f64 {
 }
 
 fn dense_pairs(cpu: &Trainer, gpu: &Trainer, inverse: bool) -> f64 {
-    let (Some(c), Some(g)) = (cpu.optimizer().rngd(), gpu.optimizer().rngd()) else { return 0.0 };
+    fn learnt(t: &Trainer, inverse: bool) -> Option<&crate::optim::Rngd> {
+        match t.optimizer().rngd() {
+            Some(r) => Some(r),
+            None if inverse => None,
+            None => t.tracked_metric().map(|m| m.as_rngd()),
+        }
+    }
+    let (Some(c), Some(g)) = (learnt(cpu, inverse), learnt(gpu, inverse)) else { return 0.0 };
     let get = |r: &crate::optim::Rngd, l| -> ArrayD<f32> {
         let a = if inverse { r.inverse_dense(l) } else { r.metric_dense(l) };
         a.as_standard_layout().into_owned()

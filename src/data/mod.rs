@@ -3,6 +3,7 @@
 pub mod batches;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod bundled;
+pub mod digit;
 pub mod idx;
 
 use ndarray::{Array2, ArrayView1, Axis};

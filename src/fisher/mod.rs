@@ -25,8 +25,9 @@ pub mod neuron;
 pub mod transfer;
 pub mod two_layer;
 
-#[cfg(test)]
-mod montecarlo;
+// Also used by the RFIM lesson (src/lessons/relu.rs), which sets the closed
+// form beside a Monte-Carlo estimate on the page.
+pub mod montecarlo;
 #[cfg(test)]
 mod tests;
 

@@ -1,6 +1,7 @@
-//! Test helpers: samplers and log-likelihoods of the paper's stochastic
+//! Samplers and log-likelihoods of the paper's stochastic
 //! models, finite-difference scores, and a Monte-Carlo Fisher estimate with
-//! per-entry standard errors.
+//! per-entry standard errors: the tests' check of every closed form, and the
+//! RFIM lesson's Monte-Carlo estimate.
 //!
 //! The score is taken by central differences of log p, not from any closed
 //! form, so the check E[score scoreᵀ] ≈ RFIM is independent of the algebra

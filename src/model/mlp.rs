@@ -19,6 +19,25 @@ pub const BN_EPS: f64 = 1e-3;
 /// Running statistics follow the batch statistics with this EMA factor.
 pub const BN_MOMENTUM: f64 = 0.99;
 
+/// How far the `t`-th update (1-based) moves the running statistics towards
+/// the batch's: `(1 − m) / (1 − mᵗ)` with m = [`BN_MOMENTUM`].
+///
+/// A plain EMA started at mean 0 and variance 1 lags for hundreds of steps: with
+/// sigmoid units (true means near 0.5), BNA's test accuracy after one epoch
+/// was 32 % while its training loss was already 0.86. This rate gives the
+/// bias-corrected average instead, as Adam corrects its moments: the first
+/// update takes the batch's statistics whole, and the weights of later batches
+/// sum to one at every step, so test-time statistics are meaningful from the
+/// first point. For large `t` it tends to the plain EMA's `1 − m`.
+/// Computed in f64 and shared by the CPU and the GPU, so both round alike.
+pub fn bn_running_rate(t: u64) -> f64 {
+    let m = BN_MOMENTUM;
+    if t == 0 {
+        return 0.0;
+    }
+    (1.0 - m) / (1.0 - m.powf(t as f64))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Arch {
@@ -45,6 +64,8 @@ pub struct BatchNorm<F> {
     pub shift: Array2<F>,
     pub running_mean: Array1<F>,
     pub running_var: Array1<F>,
+    /// Updates of the running statistics so far (training steps), for [`bn_running_rate`].
+    pub updates: u64,
 }
 
 impl<F: NdFloat> BatchNorm<F> {
@@ -54,6 +75,7 @@ impl<F: NdFloat> BatchNorm<F> {
             shift: Array2::zeros((1, width)),
             running_mean: Array1::zeros(width),
             running_var: Array1::ones(width),
+            updates: 0,
         }
     }
 }
@@ -208,15 +230,18 @@ impl<F: NdFloat> Mlp<F> {
         h
     }
 
-    /// Moves the batch-norm running statistics towards this batch's.
+    /// Moves the batch-norm running statistics towards this batch's, at the
+    /// bias-corrected rate of [`bn_running_rate`].
     pub fn update_running_stats(&mut self, forward: &Forward<F>) {
-        let m = cst::<F>(BN_MOMENTUM);
         for (bn, c) in self.bn.iter_mut().zip(&forward.bn) {
+            bn.updates += 1;
+            let a = F::from(bn_running_rate(bn.updates)).unwrap();
+            let keep = F::one() - a;
             let n = F::from(c.xhat.nrows()).unwrap();
             // Unbiased variance for the running estimate, as is usual.
             let correction = if c.xhat.nrows() > 1 { n / (n - F::one()) } else { F::one() };
-            Zip::from(&mut bn.running_mean).and(&c.mean).for_each(|r, &b| *r = m * *r + (F::one() - m) * b);
-            Zip::from(&mut bn.running_var).and(&c.var).for_each(|r, &b| *r = m * *r + (F::one() - m) * b * correction);
+            Zip::from(&mut bn.running_mean).and(&c.mean).for_each(|r, &b| *r = keep * *r + a * b);
+            Zip::from(&mut bn.running_var).and(&c.var).for_each(|r, &b| *r = keep * *r + a * b * correction);
         }
     }
 

@@ -4,6 +4,8 @@
 use ndarray::{Array2, Zip};
 use serde::{Deserialize, Serialize};
 
+use crate::config::{check, ConfigError};
+
 /// The paper's setting: β1 0.9, β2 0.999, ε 1e-8.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -20,15 +22,16 @@ impl Default for AdamConfig {
 }
 
 impl AdamConfig {
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), ConfigError> {
         let in_unit = |x: f64| x.is_finite() && (0.0..1.0).contains(&x);
-        if !in_unit(self.beta1) || !in_unit(self.beta2) {
-            return Err(format!("adam betas must be in [0, 1), got {} and {}", self.beta1, self.beta2));
+        for (field, v) in [("adam.beta1", self.beta1), ("adam.beta2", self.beta2)] {
+            check(in_unit(v), field, || {
+                format!("adam betas must be in [0, 1), got {} and {}", self.beta1, self.beta2)
+            })?;
         }
-        if !(self.eps.is_finite() && self.eps > 0.0) {
-            return Err(format!("adam eps must be a positive number, got {}", self.eps));
-        }
-        Ok(())
+        check(self.eps.is_finite() && self.eps > 0.0, "adam.eps", || {
+            format!("adam eps must be a positive number, got {}", self.eps)
+        })
     }
 
     pub fn init(self, shapes: &[(usize, usize)]) -> Adam {

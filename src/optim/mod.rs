@@ -10,6 +10,7 @@
 pub mod adam;
 pub mod momentum;
 pub mod rngd;
+pub mod track;
 
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
@@ -19,6 +20,7 @@ use crate::model::{Activation, Forward};
 pub use adam::{Adam, AdamConfig};
 pub use momentum::Momentum;
 pub use rngd::{Rngd, RngdConfig, RngdPreset};
+pub use track::{MetricTracker, TRACK_EVERY};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -74,7 +74,7 @@ impl Trainer {
             ));
             return Ok(t);
         }
-        match GpuEngine::new(ctx, &t.config, &t.data, &t.net, &t.optimizer) {
+        match GpuEngine::new(ctx, &t.config, &t.data, &t.net, &t.optimizer, t.tracked.as_ref()) {
             Ok(engine) => {
                 t.gpu = Some(Box::new(engine));
                 let reason = match choice {

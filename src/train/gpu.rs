@@ -74,7 +74,8 @@ impl Trainer {
         let Some(engine) = &self.gpu else { return };
         match engine.download(true).await {
             Ok(state) => {
-                self.last_forward = engine.store(state, &mut self.net, &mut self.optimizer, self.step);
+                self.last_forward =
+                    engine.store(state, &mut self.net, &mut self.optimizer, self.tracked.as_mut(), self.step);
                 self.checkpoint = Checkpoint { step: self.step, order: self.order.clone() };
             }
             Err(e) => {
@@ -102,11 +103,5 @@ impl Trainer {
         if let Some(g) = &self.gpu {
             g.lose_device();
         }
-    }
-
-    /// [`Trainer::diagnostics`] after copying the GPU state to the host.
-    pub async fn diagnostics_async(&mut self, layer: usize) -> Result<crate::diagnostics::LayerDiagnostics, String> {
-        self.sync_host_async().await;
-        self.diagnostics(layer)
     }
 }

@@ -8,11 +8,15 @@ use serde::Serialize;
 use thiserror::Error;
 
 mod backend;
+mod export;
 mod gpu;
+mod predict;
 
 pub use backend::{BackendInfo, BackendKind};
+pub use export::{BatchNormWeights, LayerWeights, WeightsExport, WEIGHTS_LAYOUT};
 use gpu::Checkpoint;
 pub use gpu::CHECKPOINT_EVERY;
+pub use predict::Prediction;
 
 use crate::backend::gpu::engine::MAX_CHUNK;
 use crate::backend::gpu::GpuEngine;
@@ -20,7 +24,7 @@ use crate::clock::{Stopwatch, Timings};
 use crate::config::{ConfigError, TrainConfig};
 use crate::data::{BatchOrder, Dataset, Split, CLASSES, PIXELS};
 use crate::model::{loss, Forward, Mlp};
-use crate::optim::{Momentum, Optimizer, OptimizerKind, Preconditioner, StepContext};
+use crate::optim::{MetricTracker, Momentum, Optimizer, OptimizerKind, Preconditioner, StepContext};
 
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum TrainError {
@@ -63,6 +67,8 @@ pub struct Trainer {
     data: Arc<Dataset>,
     net: Mlp<f32>,
     optimizer: Optimizer,
+    /// SGD and Adam with `track_metric`: the metric RNGD would learn, tracked read-only for the diagnostics.
+    tracked: Option<MetricTracker>,
     gpu: Option<Box<GpuEngine>>,
     backend: BackendInfo,
     checkpoint: Checkpoint,
@@ -91,6 +97,8 @@ impl Trainer {
         let net =
             Mlp::new(&config.sizes(PIXELS, CLASSES), config.activation, config.arch, config.init_std, config.seed);
         let optimizer = build_optimizer(&config, &net);
+        let tracked = (config.optimizer != OptimizerKind::Rngd && config.track_metric)
+            .then(|| MetricTracker::new(config.rngd, &net.sizes()));
         let order = BatchOrder::new(data.train.len(), config.batch, config.seed);
         Ok(Trainer {
             gpu: None,
@@ -106,6 +114,7 @@ impl Trainer {
             data,
             net,
             optimizer,
+            tracked,
             last_forward: None,
             order,
             step: 0,
@@ -130,9 +139,17 @@ impl Trainer {
     pub fn optimizer(&self) -> &Optimizer {
         &self.optimizer
     }
+    /// SGD and Adam: the metric RNGD would have learnt, tracked read-only (None under RNGD).
+    pub fn tracked_metric(&self) -> Option<&MetricTracker> {
+        self.tracked.as_ref()
+    }
     /// The latest training step's forward pass, if a step has run.
     pub fn last_forward(&self) -> Option<&Forward<f32>> {
         self.last_forward.as_ref()
+    }
+    /// The data set the run trains on.
+    pub fn dataset(&self) -> &Dataset {
+        &self.data
     }
     /// Training rows of the latest minibatch.
     pub fn last_batch(&self) -> &[usize] {
@@ -220,6 +237,11 @@ impl Trainer {
         let t = Stopwatch::start();
         self.optimizer.step(&mut self.net.params_mut(), lg.grads, &ctx);
         self.timings.update += t.seconds();
+        if let Some(tracker) = &mut self.tracked {
+            let t = Stopwatch::start();
+            tracker.observe(&ctx);
+            self.timings.metric_update += t.seconds();
+        }
         self.last_forward = Some(lg.forward);
         if !self.net.is_finite() {
             self.diverged =

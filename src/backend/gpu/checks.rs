@@ -18,7 +18,7 @@ use super::engine::{params, run_once};
 use super::kernel::{act_code, gemm_groups, stride_groups, KernelId, Kernels, StepInfo};
 use super::{GpuContext, GpuError};
 use crate::backend::cpu;
-use crate::model::mlp::{batch_norm_backward, batch_norm_train, BatchNorm, BN_EPS, BN_MOMENTUM};
+use crate::model::mlp::{batch_norm_backward, batch_norm_train, bn_running_rate, BatchNorm, BN_EPS};
 use crate::model::{loss, Activation};
 use crate::optim::{AdamConfig, Momentum, Optimizer, OptimizerKind, Preconditioner, StepContext};
 use crate::rng::{self, Stream};
@@ -263,6 +263,7 @@ async fn batch_norm(ctx: &GpuContext, k: &Kernels, r: &mut ChaCha8Rng) -> Result
             shift: Array2::from_shape_vec((1, width), uniform(r, width, -0.5, 0.5)).unwrap(),
             running_mean: Array1::from(uniform(r, width, -0.2, 0.2)),
             running_var: Array1::from(uniform(r, width, 0.5, 1.5)),
+            updates: 2,
         };
         // The arena: scale at 1, shift after it.
         let mut arena = vec![0.0f32];
@@ -281,7 +282,6 @@ async fn batch_norm(ctx: &GpuContext, k: &Kernels, r: &mut ChaCha8Rng) -> Result
             param,
             omega: 1.0,
             eps: BN_EPS as f32,
-            momentum: BN_MOMENTUM as f32,
             scale_off,
             shift_off,
             ..Default::default()
@@ -295,7 +295,9 @@ async fn batch_norm(ctx: &GpuContext, k: &Kernels, r: &mut ChaCha8Rng) -> Result
             Data::F(running.clone()),
             Data::F(vec![0.0; rows * width]),
         ];
-        let got = run(ctx, k, KernelId::BatchNormTrain, &p, &data, (width as u32, 1, 1), StepInfo::default()).await?;
+        // The third update, whose rate is neither the first's 1 nor the limit 1 − m.
+        let step = StepInfo { step: 3, bn_rate: bn_running_rate(3) as f32, ..StepInfo::default() };
+        let got = run(ctx, k, KernelId::BatchNormTrain, &p, &data, (width as u32, 1, 1), step).await?;
         let (o, cache) = batch_norm_train(&bn, za.mapv(|t| act.f(t)));
         let mut h = Vec::new();
         for row in o.outer_iter() {
@@ -303,12 +305,12 @@ async fn batch_norm(ctx: &GpuContext, k: &Kernels, r: &mut ChaCha8Rng) -> Result
             h.push(1.0);
         }
         let stats: Vec<f32> = cache.mean.iter().chain(cache.var.iter()).chain(cache.inv_std.iter()).copied().collect();
-        let (m, n) = (BN_MOMENTUM as f32, rows as f32);
+        let (a, n) = (bn_running_rate(3) as f32, rows as f32);
         let correction = if rows > 1 { n / (n - 1.0) } else { 1.0 };
         let mut run_want = running.clone();
         for j in 0..width {
-            run_want[j] = m * run_want[j] + (1.0 - m) * cache.mean[j];
-            run_want[width + j] = m * run_want[width + j] + (1.0 - m) * cache.var[j] * correction;
+            run_want[j] = (1.0 - a) * run_want[j] + a * cache.mean[j];
+            run_want[width + j] = (1.0 - a) * run_want[width + j] + a * cache.var[j] * correction;
         }
         out.push(check("batchnorm_train", format!("{case}: output"), rel(&h, &got[2])));
         out.push(check("batchnorm_train", format!("{case}: x̂"), rel(cache.xhat.as_slice().unwrap(), &got[3])));

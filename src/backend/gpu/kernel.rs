@@ -31,7 +31,9 @@ pub struct StepInfo {
     pub valid: u32,
     pub c1: f32,
     pub c2: f32,
-    pub pad: [u32; 2],
+    /// Batch norm's running-statistics rate for this step ([`crate::model::mlp::bn_running_rate`]).
+    pub bn_rate: f32,
+    pub pad: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,7 +91,7 @@ impl KernelId {
                 "batchnorm_train",
                 concat!(include_str!("kernels/reduce64.wgsl"), include_str!("kernels/batchnorm_train.wgsl")),
                 &[R, R, W, W, W, W, W],
-                false,
+                true,
             ),
             KernelId::BatchNormEval => {
                 ("batchnorm_eval", include_str!("kernels/batchnorm_eval.wgsl"), &[R, R, R, W], false)

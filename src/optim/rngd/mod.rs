@@ -25,6 +25,7 @@ pub use preset::RngdPreset;
 
 use super::StepContext;
 use crate::clock::{Stopwatch, Timings};
+use crate::config::{check, ConfigError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -61,28 +62,23 @@ impl Default for RngdConfig {
 }
 
 impl RngdConfig {
-    pub fn validate(&self) -> Result<(), String> {
-        if !(self.lambda.is_finite() && self.lambda > 0.0 && self.lambda <= 1.0) {
-            return Err(format!("rngd lambda must be in (0, 1], got {}", self.lambda));
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check(self.lambda.is_finite() && self.lambda > 0.0 && self.lambda <= 1.0, "rngd.lambda", || {
+            format!("rngd lambda must be in (0, 1], got {}", self.lambda)
+        })?;
+        check(self.refresh >= 1, "rngd.refresh", || "rngd refresh T must be at least 1".into())?;
+        check(self.metric_every >= 1, "rngd.metric_every", || "rngd metric_every must be at least 1".into())?;
+        for (field, v) in [("rngd.eps_rel", self.eps_rel), ("rngd.eps_abs", self.eps_abs)] {
+            check(v.is_finite() && v >= 0.0, field, || {
+                format!("{} must be a number ≥ 0, got {v}", field.replace('.', " "))
+            })?;
         }
-        if self.refresh == 0 {
-            return Err("rngd refresh T must be at least 1".into());
-        }
-        if self.metric_every == 0 {
-            return Err("rngd metric_every must be at least 1".into());
-        }
-        for (name, v) in [("eps_rel", self.eps_rel), ("eps_abs", self.eps_abs)] {
-            if !(v.is_finite() && v >= 0.0) {
-                return Err(format!("rngd {name} must be a number ≥ 0, got {v}"));
-            }
-        }
-        if self.eps_rel == 0.0 && self.eps_abs == 0.0 {
-            return Err("rngd needs some damping: eps_rel and eps_abs are both 0".into());
-        }
-        if !(self.omega.is_finite() && self.omega > 0.0) {
-            return Err(format!("rngd omega must be a positive number, got {}", self.omega));
-        }
-        Ok(())
+        check(self.eps_rel > 0.0 || self.eps_abs > 0.0, "rngd.eps_rel", || {
+            "rngd needs some damping: eps_rel and eps_abs are both 0".into()
+        })?;
+        check(self.omega.is_finite() && self.omega > 0.0, "rngd.omega", || {
+            format!("rngd omega must be a positive number, got {}", self.omega)
+        })
     }
 
     /// The metric state for a network with these layer `sizes` (input to output).

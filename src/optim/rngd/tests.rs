@@ -187,7 +187,7 @@ fn packed_per_neuron_update_matches_the_kernel_reference() {
 
 #[test]
 fn bad_hyperparameters_are_rejected_with_the_field_name() {
-    let bad = |c: RngdConfig| c.validate().unwrap_err();
+    let bad = |c: RngdConfig| c.validate().unwrap_err().message;
     assert!(bad(RngdConfig { lambda: 0.0, ..Default::default() }).contains("lambda must be in (0, 1]"));
     assert!(bad(RngdConfig { lambda: 1.5, ..Default::default() }).contains("lambda"));
     assert!(bad(RngdConfig { lambda: f64::NAN, ..Default::default() }).contains("lambda"));
@@ -196,6 +196,8 @@ fn bad_hyperparameters_are_rejected_with_the_field_name() {
     assert!(bad(RngdConfig { eps_rel: -1.0, ..Default::default() }).contains("eps_rel"));
     assert!(bad(RngdConfig { eps_rel: 0.0, eps_abs: 0.0, ..Default::default() }).contains("damping"));
     assert!(bad(RngdConfig { omega: 0.0, ..Default::default() }).contains("omega"));
+    // The field's path in the JSON config, for the page to put the message next to its control.
+    assert_eq!(RngdConfig { omega: 0.0, ..Default::default() }.validate().unwrap_err().field, "rngd.omega");
     RngdConfig::default().validate().unwrap();
 }
 

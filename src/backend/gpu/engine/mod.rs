@@ -23,7 +23,7 @@ use super::{GpuContext, GpuError};
 use crate::config::TrainConfig;
 use crate::data::{Dataset, CLASSES, PIXELS};
 use crate::model::{mlp, Arch, Forward, Mlp};
-use crate::optim::{AdamConfig, Optimizer, Preconditioner, Rngd};
+use crate::optim::{AdamConfig, MetricTracker, Optimizer, Preconditioner, Rngd};
 use buffers::{Activations, Alloc};
 pub use layout::Arena;
 
@@ -55,6 +55,9 @@ struct Optim {
     adam: Option<AdamConfig>,
     /// The host's copy of RNGD's metrics, for the refresh (f64 inverses) and its counters.
     rngd: Option<Rngd>,
+    /// SGD and Adam: steps between updates of the metric tracked read-only
+    /// (the same metric-update kernels as RNGD's, never inverted or used to step).
+    track_every: Option<u32>,
 }
 
 pub struct GpuEngine {
@@ -96,13 +99,15 @@ fn u(x: usize) -> u32 {
 }
 
 impl GpuEngine {
-    /// Uploads the data set and the run's current state, and records every dispatch.
+    /// Uploads the data set and the run's current state, and records every
+    /// dispatch. `tracked` is the read-only metric of an SGD or Adam run.
     pub fn new(
         ctx: GpuContext,
         config: &TrainConfig,
         data: &Dataset,
         net: &Mlp<f32>,
         optimizer: &Optimizer,
+        tracked: Option<&MetricTracker>,
     ) -> Result<GpuEngine, GpuError> {
         let sizes = net.sizes();
         let layers = sizes.len() - 1;
@@ -111,11 +116,13 @@ impl GpuEngine {
         let arena = Arena::of(net);
         let bna = config.arch == Arch::Bna;
         let rngd_state = optimizer.rngd();
+        // The metrics learnt on the device: RNGD's, or the tracked ones of SGD and Adam.
+        let metric_state = rngd_state.or(tracked.map(MetricTracker::as_rngd));
 
         // The largest buffers first, so a network too big fails before anything is made.
         let mut metrics = Vec::new();
         let mut inverses = Vec::new();
-        if let Some(r) = rngd_state {
+        if let Some(r) = metric_state {
             for l in 0..layers {
                 let (d, m) = (sizes[l] + 1, sizes[l + 1]);
                 let what = if per_neuron(l, layers) {
@@ -125,6 +132,9 @@ impl GpuEngine {
                 };
                 let g = r.metric_dense(l);
                 metrics.push(a.init(&what, g.as_standard_layout().as_slice().expect("standard layout"))?);
+                if rngd_state.is_none() {
+                    continue;
+                }
                 let inv = r.inverse_dense(l);
                 inverses.push(a.init(
                     &format!("the inverse of {what}"),
@@ -200,7 +210,7 @@ impl GpuEngine {
         // ---- forward pass, loss, backward pass --------------------------------------
         let nus: Vec<Option<wgpu::Buffer>> = (0..layers)
             .map(|l| {
-                (rngd_state.is_some() && per_neuron(l, layers))
+                (metric_state.is_some() && per_neuron(l, layers))
                     .then(|| a.zeros(&format!("layer {l}'s selectors"), batch * sizes[l + 1]))
                     .transpose()
             })
@@ -261,7 +271,6 @@ impl GpuEngine {
                                 param,
                                 omega,
                                 eps: bn_eps,
-                                momentum: mlp::BN_MOMENTUM as f32,
                                 scale_off: u(scale_off),
                                 shift_off: u(shift_off),
                                 ..Default::default()
@@ -409,7 +418,7 @@ impl GpuEngine {
         // ---- RNGD: metric updates and preconditioning -------------------------------
         let mut metric_updates = Vec::new();
         let mut update = Vec::new();
-        if let Some(r) = rngd_state {
+        if let Some(r) = metric_state {
             let lambda = r.effective_lambda();
             for l in 0..layers {
                 let (d, m) = (sizes[l] + 1, sizes[l + 1]);
@@ -432,6 +441,9 @@ impl GpuEngine {
                     &[&train.xt[l], nu, &metrics[l]],
                     (tiles, tiles, u(neurons)),
                 ));
+                if rngd_state.is_none() {
+                    continue;
+                }
                 let off = u(arena.weight_offset(l));
                 update.push(if own {
                     kernels.dispatch(
@@ -495,7 +507,7 @@ impl GpuEngine {
             batch,
             l2,
             arena,
-            optim: Optim { adam, rngd },
+            optim: Optim { adam, rngd, track_every: tracked.map(|_| crate::optim::TRACK_EVERY) },
             params,
             running,
             moments,

@@ -40,11 +40,11 @@ params!(BatchNormTrain {
     param: f32,
     omega: f32,
     eps: f32,
-    momentum: f32,
     scale_off: u32,
     shift_off: u32,
     pad0: u32,
     pad1: u32,
+    pad2: u32,
 });
 params!(BatchNormEval {
     rows: u32,

@@ -73,7 +73,8 @@ impl GpuEngine {
                 valid: u(self.batch),
                 c1,
                 c2,
-                pad: [0; 2],
+                bn_rate: crate::model::mlp::bn_running_rate(t) as f32,
+                pad: 0,
             };
             let at = j * STEP_STRIDE as usize;
             infos[at..at + std::mem::size_of::<StepInfo>()].copy_from_slice(bytemuck::bytes_of(&info));
@@ -85,6 +86,9 @@ impl GpuEngine {
         for j in 0..n {
             let t = first + j as u64;
             parts.push((j, Phase::Gradient));
+            if self.optim.track_every.is_some_and(|k| t.is_multiple_of(k as u64)) {
+                parts.push((j, Phase::Metrics));
+            }
             if let Some(r) = &self.optim.rngd {
                 if t.is_multiple_of(r.config.metric_every as u64) {
                     parts.push((j, Phase::Metrics));
@@ -205,14 +209,15 @@ impl GpuEngine {
         Ok(HostState { params, running, moments, velocity, metrics, forward })
     }
 
-    /// Writes downloaded state into the host's network and optimizer, whose
-    /// shapes it came from; `steps` is the number of steps run. Returns the
+    /// Writes downloaded state into the host's network, optimizer and tracked
+    /// metric (SGD, Adam), whose shapes it came from; `steps` is the number of steps run. Returns the
     /// latest minibatch's forward pass when it was downloaded.
     pub fn store(
         &self,
         s: HostState,
         net: &mut Mlp<f32>,
         optimizer: &mut Optimizer,
+        tracked: Option<&mut MetricTracker>,
         steps: u64,
     ) -> Option<Forward<f32>> {
         self.arena.scatter(&s.params, net);
@@ -220,6 +225,7 @@ impl GpuEngine {
             let w = bn.running_mean.len();
             bn.running_mean.assign(&ArrayView1::from(&r[..w]));
             bn.running_var.assign(&ArrayView1::from(&r[w..2 * w]));
+            bn.updates = steps;
         }
         if let Some(v) = &s.velocity {
             if let Some(m) = &mut optimizer.momentum {
@@ -245,6 +251,9 @@ impl GpuEngine {
                 }
             }
             Preconditioner::Identity => {}
+        }
+        if let (Some(t), false) = (tracked, s.metrics.is_empty()) {
+            t.set_dense(&s.metrics, steps);
         }
         s.forward.map(|(xt, z)| {
             let rows = self.batch;

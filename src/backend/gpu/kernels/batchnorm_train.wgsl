@@ -1,7 +1,8 @@
 // BNA's hidden layer in training mode, fused with its activation: a = f(z),
 // batch statistics per column, x^ = (a - mean) / sqrt(var + eps), output
 // scale * x^ + shift into the next layer's augmented input [h, 1]. Also moves
-// the running statistics (unbiased variance) and writes RNGD's selectors.
+// the running statistics (unbiased variance, at the step's bias-corrected
+// rate `bn_rate`, see bn_running_rate in src/model/mlp.rs) and writes RNGD's selectors.
 // One workgroup per column; the batch is reduced in workgroup memory.
 
 struct Params {
@@ -12,11 +13,11 @@ struct Params {
     param: f32,
     omega: f32,
     eps: f32,
-    momentum: f32,   // running = momentum * running + (1 - momentum) * batch
     scale_off: u32,  // offsets of scale and shift in the parameter arena
     shift_off: u32,
     pad0: u32,
     pad1: u32,
+    pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -27,6 +28,7 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> stats: array<f32>;    // [mean | var | inv_std], 3 x width
 @group(0) @binding(6) var<storage, read_write> running: array<f32>;  // [mean | var], 2 x width
 @group(0) @binding(7) var<storage, read_write> nu: array<f32>;       // rows x width
+@group(1) @binding(0) var<uniform> step: StepInfo;
 
 // `WG` and `reduce` come from reduce64.wgsl.
 
@@ -61,7 +63,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) li: 
         stats[w + j] = var_;
         stats[2u * w + j] = inv_std;
         let correction = select(1.0, n / (n - 1.0), p.rows > 1u);
-        running[j] = p.momentum * running[j] + (1.0 - p.momentum) * mean;
-        running[w + j] = p.momentum * running[w + j] + (1.0 - p.momentum) * var_ * correction;
+        let a = step.bn_rate;
+        running[j] = (1.0 - a) * running[j] + a * mean;
+        running[w + j] = (1.0 - a) * running[w + j] + a * var_ * correction;
     }
 }

@@ -10,7 +10,7 @@ struct StepInfo {
     valid: u32,         // rows that count (an evaluation chunk may be padded)
     c1: f32,            // Adam's bias corrections 1 - beta^t, computed on the host as the CPU does
     c2: f32,
-    pad0: u32,
+    bn_rate: f32,       // batch norm's running-statistics rate for this step (bn_running_rate, on the host)
     pad1: u32,
 }
 

@@ -1,0 +1,55 @@
+//! "Draw a digit": the MNIST-like preprocessing of a drawing, each run's
+//! prediction for it, and a run's weights for the export.
+
+use js_sys::{Float32Array, Reflect};
+use wasm_bindgen::prelude::*;
+
+use super::trainer::WasmTrainer;
+use super::{js_err, to_js};
+use crate::data::digit;
+
+/// A drawing's RGBA pixels (as `getImageData` gives them, row-major) made into
+/// 784 MNIST-like pixels in [0, 1]: the ink (alpha channel) scaled to fit 20×20
+/// keeping its aspect, centred by mass in 28×28. Throws "draw something first…"
+/// when there is no ink.
+#[wasm_bindgen(js_name = preprocessDigit)]
+pub fn preprocess_digit(rgba: &[u8], width: usize, height: usize) -> Result<Vec<f32>, JsError> {
+    digit::preprocess_rgba(rgba, width, height).map_err(|e| JsError::new(&e.to_string()))
+}
+
+/// 784 pixels from JS: a Float32Array (or another typed array) or a plain array of numbers.
+fn pixels_from_js(pixels: &JsValue) -> Result<Vec<f32>, String> {
+    if js_sys::Array::is_array(pixels) || js_sys::ArrayBuffer::is_view(pixels) {
+        return Ok(Float32Array::new(pixels).to_vec());
+    }
+    Err("pixels must be a Float32Array or an array of 784 numbers".into())
+}
+
+#[wasm_bindgen(js_class = Trainer)]
+impl WasmTrainer {
+    /// Resolves to `{probabilities: Float32Array(10), label}` for one image
+    /// (784 pixels in [0, 1], row-major 28×28) with the run's current weights,
+    /// at test time (batch norm with its running statistics). On the GPU the
+    /// state is copied back first, unless no step ran since the last copy.
+    pub fn predict(&self, pixels: JsValue) -> js_sys::Promise {
+        let pixels = pixels_from_js(&pixels);
+        self.with(move |t| async move {
+            let p = t.borrow_mut().predict_async(&pixels.map_err(js_err)?).await.map_err(js_err)?;
+            let out = to_js(&p)?;
+            Reflect::set(&out, &"probabilities".into(), &Float32Array::from(p.probabilities.as_slice()))?;
+            Ok(out)
+        })
+    }
+
+    /// Resolves to the run's weights and config as a plain JSON-able object:
+    /// `{config, step, epoch, sizes, layout, layers: [{inputs, outputs, shape,
+    /// weights (row-major inputs × outputs), biases}], batch_norm: [{width, scale,
+    /// shift, running_mean, running_var, eps}] (empty under arch plain)}`.
+    #[wasm_bindgen(js_name = exportWeights)]
+    pub fn export_weights(&self) -> js_sys::Promise {
+        self.with(|t| async move {
+            let w = t.borrow_mut().export_weights_async().await;
+            to_js(&w).map_err(Into::into)
+        })
+    }
+}
