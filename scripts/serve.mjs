@@ -112,6 +112,16 @@ function resolvePath(urlPath) {
   return full;
 }
 
+/** The page's Content-Security-Policy, sent with every response as well as in
+ *  index.html's meta tag: a meta tag does not reach Web Workers, which take
+ *  their policy from their own script's response, and the workers are where
+ *  the wasm runs and the dataset is fetched. Only this origin; wasm compiles
+ *  ('wasm-unsafe-eval'), nothing else is evaluated; no inline script or style. */
+const CSP =
+  "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self'; " +
+  "img-src 'self' data: blob:; style-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; " +
+  "form-action 'none'; frame-ancestors 'none'";
+
 function send(res, status, text, headers = {}) {
   const body = Buffer.from(text + '\n', 'utf8');
   res.writeHead(status, {
@@ -168,6 +178,7 @@ function serveFile(req, res, file, err, st) {
     // A development server: always revalidate, so a rebuilt wasm is picked up.
     'Cache-Control': 'no-cache',
     'X-Content-Type-Options': 'nosniff',
+    'Content-Security-Policy': CSP,
   });
   if (req.method === 'HEAD') {
     res.end();

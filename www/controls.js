@@ -1,26 +1,101 @@
-// The settings form and the start / pause / reset buttons. Knows the DOM of
-// the controls panel, nothing about the worker: main.js passes callbacks.
+// The settings form and the start / pause / step / reset buttons. Knows the
+// DOM of the controls panel, nothing about the worker: main.js passes
+// callbacks.
 //
-// The per-optimizer tiles (checkbox + learning rate) are built here from
-// RUN_DEFS, RNGD's with its preset menu (filled from the crate's list once the
-// wasm module is loaded); the shared fields (architecture, activation,
-// backend, seed) and the free-running switch are in index.html. Every form
-// element is found by its `name`.
+// Built here from state.js's lists: the page's preset menu, the
+// per-optimizer tiles (checkbox + learning rate; RNGD's with the "fast RNGD"
+// switch and its own settings in a collapsed group), the shared fields, and
+// the "More settings" group. index.html has the containers and the buttons.
+// Every form element is found by its `name`; every text field has its
+// message line next to it (aria-describedby, role=alert).
+//
+// Two controls are derived from the others, so the form never contradicts
+// itself: the preset menu shows the preset the fields match ("custom" when
+// none), and the fast switch is on exactly when RNGD's speed fields are the
+// crate's fast preset. Choosing either fills the fields.
 
-import { RUN_DEFS, ARCHS, ACTIVATIONS, BACKENDS, TEXT_KEYS, DEFAULT_PRESET } from './state.js';
+import {
+  RUN_DEFS,
+  ARCHS,
+  ACTIVATIONS,
+  BACKENDS,
+  TEXT_FIELDS,
+  TEXT_KEYS,
+  PAGE_PRESETS,
+  PRESET_KEYS,
+  CUSTOM,
+  FAST_PRESET,
+  SPEED_KEYS,
+  presetRaw,
+  matchPreset,
+  isFast,
+  fastSwitchFields,
+  defaultText,
+} from './state.js';
+
+/** A labelled text field with its hint and message lines. */
+function textField({ key, label, ariaLabel, hint, testid, narrow, inputmode = 'decimal' }) {
+  const field = document.createElement('div');
+  field.className = `field${narrow ? ' narrow' : ''}`;
+  field.dataset.field = key;
+  const described = [`${key}-error`, hint != null ? `${key}-hint` : null].filter(Boolean).join(' ');
+  field.innerHTML = `
+    <label for="${key}"></label>
+    <input id="${key}" name="${key}" type="text" inputmode="${inputmode}" autocomplete="off" spellcheck="false"
+           aria-describedby="${described}" data-testid="${testid}" />
+    ${hint != null ? `<p class="field-hint" id="${key}-hint"></p>` : ''}
+    <p class="field-error" id="${key}-error" data-error-for="${key}" data-testid="${key}-error" role="alert" hidden></p>`;
+  field.querySelector('label').textContent = label;
+  if (ariaLabel) field.querySelector('input').setAttribute('aria-label', ariaLabel);
+  if (hint != null && typeof hint === 'string') field.querySelector('.field-hint').textContent = hint;
+  return field;
+}
+
+/** A labelled select filled with `options` ([{value, label}]). */
+function selectField({ key, label, testid, options, hint }) {
+  const field = document.createElement('div');
+  field.className = `field ${key}`;
+  field.innerHTML = `
+    <label for="${key}"></label>
+    <select id="${key}" name="${key}" data-testid="${testid}" ${hint ? `aria-describedby="${key}-hint"` : ''}></select>
+    ${hint ? `<p class="field-hint" id="${key}-hint"></p>` : ''}`;
+  field.querySelector('label').textContent = label;
+  if (hint) field.querySelector('.field-hint').textContent = hint;
+  const select = field.querySelector('select');
+  for (const o of options) select.append(new Option(o.label, o.value));
+  return field;
+}
+
+const spec = (key) => TEXT_FIELDS.find((f) => f.key === key);
+const fieldFor = (f, extra = {}) =>
+  textField({
+    key: f.key,
+    label: f.label,
+    ariaLabel: f.rngd ? `RNGD ${f.label}` : null,
+    hint: f.hint ?? '',
+    testid: f.testid,
+    inputmode: f.kind === 'list' ? 'text' : f.kind === 'number' ? 'decimal' : 'numeric',
+    ...extra,
+  });
 
 /**
  * @param {HTMLElement} root  the controls panel (contains the inputs and buttons)
- * @param {{onStart: Function, onPause: Function, onReset: Function, onInput: Function}} handlers
+ * @param {{onStart: Function, onPause: Function, onStep: Function, onReset: Function, onInput: Function}} handlers
  */
 export function createControls(root, handlers) {
   const $ = (sel) => root.querySelector(sel);
   const buttons = {
     start: $('[data-action="start"]'),
     pause: $('[data-action="pause"]'),
+    step: $('[data-action="step"]'),
     reset: $('[data-action="reset"]'),
   };
   const hint = $('[data-role="hint"]');
+
+  // ---------------------------------------------------- the preset menu
+  const presetSelect = $('[name="preset"]');
+  for (const p of PAGE_PRESETS) presetSelect.append(new Option(p.label, p.value));
+  presetSelect.append(new Option('Custom', CUSTOM));
 
   // ---------------------------------------------------- optimizer tiles
   const tiles = $('[data-role="optimizers"]');
@@ -28,82 +103,129 @@ export function createControls(root, handlers) {
     const tile = document.createElement('div');
     tile.className = 'opt';
     tile.dataset.run = d.id;
-    tile.style.setProperty('--run-color', d.color);
+    // The theme's colour (style.css, --run-<id>) so the tile follows dark mode.
+    tile.style.setProperty('--run-color', `var(--run-${d.id}, ${d.color})`);
     tile.innerHTML = `
       <label class="opt-toggle">
         <input type="checkbox" name="on-${d.id}" data-testid="use-${d.id}" />
         <span class="swatch" aria-hidden="true"></span>
         <span class="opt-name"></span>
-      </label>
-      <div class="field">
-        <label for="lr-${d.id}">Learning rate</label>
-        <input id="lr-${d.id}" name="lr-${d.id}" type="text" inputmode="decimal" autocomplete="off"
-               spellcheck="false" aria-describedby="lr-${d.id}-error lr-${d.id}-hint" data-testid="lr-${d.id}" />
-        <p class="field-hint" id="lr-${d.id}-hint">Empty: the default, <span data-role="default"></span>.</p>
-        <p class="field-error" id="lr-${d.id}-error" data-error-for="lr-${d.id}" data-testid="lr-${d.id}-error"
-           role="alert" hidden></p>
-      </div>`;
-    if (d.presets) {
-      const field = document.createElement('div');
-      field.className = 'field preset';
-      field.innerHTML = `
-        <label for="preset-${d.id}">Preset</label>
-        <select id="preset-${d.id}" name="preset-${d.id}" data-testid="preset-${d.id}"
-                aria-describedby="preset-${d.id}-hint"></select>
-        <p class="field-hint" id="preset-${d.id}-hint" data-role="preset-description"
-           data-testid="preset-${d.id}-description"></p>`;
-      // Until the crate's list arrives, the default is the only choice.
-      field.querySelector('select').append(new Option(DEFAULT_PRESET, DEFAULT_PRESET));
-      tile.append(field);
-    }
+      </label>`;
     tile.querySelector('.opt-name').textContent = d.label;
+    const lr = textField({
+      key: `lr-${d.id}`,
+      label: 'Learning rate',
+      ariaLabel: `${d.label} learning rate`,
+      hint: true,
+      testid: `lr-${d.id}`,
+    });
+    lr.querySelector('.field-hint').innerHTML = 'Empty: the default, <span data-role="default"></span>.';
+    tile.append(lr);
+    if (d.presets) {
+      const fast = document.createElement('div');
+      fast.className = 'fast-switch';
+      fast.innerHTML = `
+        <label class="switch">
+          <input type="checkbox" role="switch" name="fast-${d.id}" data-testid="fast-${d.id}"
+                 aria-describedby="fast-${d.id}-hint" />
+          <span>Fast ${d.label}</span>
+        </label>
+        <p class="field-hint" id="fast-${d.id}-hint" data-testid="fast-${d.id}-description"></p>`;
+      const more = document.createElement('details');
+      more.className = 'advanced opt-settings';
+      more.dataset.testid = `${d.id}-settings`;
+      more.innerHTML = `<summary>${d.label} settings</summary><div class="fields"></div>`;
+      for (const f of TEXT_FIELDS.filter((x) => x.rngd)) more.querySelector('.fields').append(fieldFor(f));
+      tile.append(fast, more);
+    }
     tiles.append(tile);
   }
 
-  const fill = (select, options) => {
-    for (const o of options) select.append(new Option(o.label, o.value));
-  };
-  fill($('[name="arch"]'), ARCHS);
-  fill($('[name="activation"]'), ACTIVATIONS);
-  fill($('[name="backend"]'), BACKENDS);
+  // ---------------------------------------------------- shared fields
+  const shared = $('[data-role="shared-fields"]');
+  shared.append(
+    selectField({ key: 'arch', label: 'Architecture', testid: 'arch-select', options: ARCHS }),
+    selectField({ key: 'activation', label: 'Activation', testid: 'activation-select', options: ACTIVATIONS }),
+    fieldFor(spec('hidden')),
+    fieldFor(spec('batch')),
+    selectField({
+      key: 'backend',
+      label: 'Backend',
+      testid: 'backend-select',
+      options: BACKENDS,
+      hint: 'Auto: a hardware GPU, else the CPU.',
+    }),
+    fieldFor(spec('seed'), { narrow: true, hint: null }),
+  );
+  const advanced = $('[data-role="advanced-fields"]');
+  for (const f of TEXT_FIELDS.filter((x) => x.advanced)) advanced.append(fieldFor(f));
 
   const form = $('form');
   const elements = () => [...form.querySelectorAll('input[name], select[name]')];
   const byName = (name) => form.querySelector(`[name="${name}"]`);
 
+  // ------------------------------------------------------------- events
   form.addEventListener('submit', (ev) => {
     ev.preventDefault(); // Enter in a field = Start
     if (!buttons.start.disabled) handlers.onStart();
   });
-  buttons.start.addEventListener('click', (ev) => {
-    ev.preventDefault();
-    handlers.onStart();
-  });
-  buttons.pause.addEventListener('click', (ev) => {
-    ev.preventDefault();
-    handlers.onPause();
-  });
-  buttons.reset.addEventListener('click', (ev) => {
-    ev.preventDefault();
-    handlers.onReset();
-  });
-  form.addEventListener('input', () => handlers.onInput());
-  form.addEventListener('change', (ev) => {
-    if (ev.target.type === 'checkbox') syncTiles();
-    if (ev.target.name?.startsWith('preset-')) describePresets();
+  for (const [name, handler] of [
+    ['start', handlers.onStart],
+    ['pause', handlers.onPause],
+    ['step', handlers.onStep],
+    ['reset', handlers.onReset],
+  ]) {
+    buttons[name].addEventListener('click', (ev) => {
+      ev.preventDefault();
+      handler();
+    });
+  }
+
+  /** Fill fields from `values` (form keys → text); the derived controls follow. */
+  function fillFields(values) {
+    for (const [k, v] of Object.entries(values)) {
+      const el = byName(k);
+      if (!el) continue;
+      if (el.type === 'checkbox') el.checked = Boolean(v);
+      else el.value = v;
+    }
+  }
+
+  /** The preset menu and the fast switch, from the fields. */
+  function syncDerived() {
+    const raw = readRaw();
+    presetSelect.value = matchPreset(raw);
+    byName('fast-rngd').checked = isFast(raw);
+    describe();
+  }
+
+  form.addEventListener('input', (ev) => {
+    if (ev.target.type === 'text') syncDerived();
     handlers.onInput(ev.target.name);
   });
-
-  let presetList = [];
-  /** Select values asked for before their option existed (a preset from the URL). */
-  const wanted = {};
-
-  function describePresets() {
-    for (const d of RUN_DEFS.filter((x) => x.presets)) {
-      const value = byName(`preset-${d.id}`).value;
-      const p = presetList.find((x) => x.name === value);
-      root.querySelector(`#preset-${d.id}-hint`).textContent = p ? `${p.name}: ${p.description}` : '';
+  form.addEventListener('change', (ev) => {
+    const name = ev.target.name;
+    if (name === 'preset') {
+      if (presetSelect.value !== CUSTOM) fillFields(presetRaw(presetSelect.value));
+    } else if (name === 'fast-rngd') {
+      fillFields(fastSwitchFields(ev.target.checked));
     }
+    if (ev.target.type === 'checkbox') syncTiles();
+    if (ev.target.type !== 'text') syncDerived();
+    handlers.onInput(name);
+  });
+
+  let speedPresets = [];
+  function describe() {
+    const p = PAGE_PRESETS.find((x) => x.value === presetSelect.value);
+    $('[data-role="preset-description"]').textContent = p
+      ? `${p.label}: ${p.description}.`
+      : 'Custom: your own settings (a preset fills them all again).';
+    const fast = speedPresets.find((x) => x.name === FAST_PRESET);
+    const on = byName('fast-rngd').checked;
+    const literal = speedPresets.find((x) => x.name !== FAST_PRESET);
+    const text = on ? fast?.description : literal?.description;
+    root.querySelector('#fast-rngd-hint').textContent = text ? `${on ? 'fast' : 'off'}: ${text}` : '';
   }
 
   function syncTiles() {
@@ -114,62 +236,76 @@ export function createControls(root, handlers) {
   }
 
   let mode = 'loading';
+  let valid = true;
+  function readRaw() {
+    const raw = {};
+    for (const el of elements()) raw[el.name] = el.type === 'checkbox' ? el.checked : el.value;
+    return raw;
+  }
+  function applyButtons() {
+    const usable = mode !== 'loading' && mode !== 'unavailable';
+    buttons.start.disabled = !usable || mode === 'running' || !valid;
+    buttons.step.disabled = !usable || mode === 'running' || !valid;
+    buttons.pause.disabled = mode !== 'running';
+    buttons.reset.disabled = !usable || !valid;
+  }
 
   return {
     /** The form state: strings for text fields and selects, booleans for checkboxes. */
-    readRaw() {
-      const raw = {};
-      for (const el of elements()) raw[el.name] = el.type === 'checkbox' ? el.checked : el.value;
-      return raw;
-    },
+    readRaw,
 
+    /** Fill the form (e.g. from the URL hash); the derived controls follow the fields. */
     setRaw(raw) {
       for (const el of elements()) {
-        if (!(el.name in raw)) continue;
+        if (!(el.name in raw) || el.name === 'preset' || el.name === 'fast-rngd') continue;
         if (el.type === 'checkbox') el.checked = Boolean(raw[el.name]);
         else if (el.tagName === 'SELECT') {
           if ([...el.options].some((o) => o.value === raw[el.name])) el.value = raw[el.name];
-          else wanted[el.name] = raw[el.name];
         } else el.value = raw[el.name];
       }
       syncTiles();
-      describePresets();
+      syncDerived();
     },
 
-    /** RNGD's preset menu from the crate's list ([{name, description, settings}]). */
+    /** RNGD's speed presets from the crate ([{name, description, settings}]): the fast switch's meaning. */
     setPresets(list) {
-      presetList = list;
-      for (const d of RUN_DEFS.filter((x) => x.presets)) {
-        const select = byName(`preset-${d.id}`);
-        const before = wanted[select.name] ?? select.value;
-        select.replaceChildren(...list.map((p) => new Option(p.name, p.name)));
-        if (list.some((p) => p.name === before)) select.value = before;
-        delete wanted[select.name];
-      }
-      describePresets();
+      speedPresets = list;
+      syncDerived();
     },
 
-    /** Show the optimizers' default learning rates as placeholders. */
-    setDefaults(defaults) {
+    /** The crate's defaults: learning rates (per run id) as placeholders and
+     *  hints, the other fields' (state.js defaultText) as placeholders. */
+    setDefaults(lrDefaults) {
       for (const d of RUN_DEFS) {
-        const v = defaults[d.id] ?? d.defaultLr;
+        const v = lrDefaults[d.id] ?? d.defaultLr;
         byName(`lr-${d.id}`).placeholder = `${v} (default)`;
         root.querySelector(`#lr-${d.id}-hint [data-role="default"]`).textContent = String(v);
       }
+      for (const f of TEXT_FIELDS) {
+        const d = defaultText(f.key);
+        if (d !== '') byName(f.key).placeholder = `${d} (default)`;
+      }
+      syncDerived();
     },
 
-    /** Show per-field messages; fields not in `errs` are cleared. */
+    /** Show per-field messages; fields not in `errs` are cleared. A closed
+     *  group opens when one of its fields has a message. */
     showFieldErrors(errs) {
-      for (const key of TEXT_KEYS) {
+      for (const key of [...TEXT_KEYS, 'runs', 'config']) {
         const msg = errs[key] || '';
         const el = root.querySelector(`[data-error-for="${key}"]`);
-        el.textContent = msg;
+        if (!el) continue;
+        if (el.textContent !== msg) el.textContent = msg;
         el.hidden = !msg;
-        byName(key).setAttribute('aria-invalid', msg ? 'true' : 'false');
+        byName(key)?.setAttribute('aria-invalid', msg ? 'true' : 'false');
+        if (msg) {
+          const details = el.closest('details');
+          if (details) details.open = true;
+        }
       }
-      const runsMsg = root.querySelector('[data-error-for="runs"]');
-      runsMsg.textContent = errs.runs || '';
-      runsMsg.hidden = !errs.runs;
+      valid = Object.keys(errs).length === 0;
+      root.dataset.valid = String(valid);
+      applyButtons();
     },
 
     /**
@@ -178,10 +314,7 @@ export function createControls(root, handlers) {
     setMode(m) {
       mode = m;
       root.dataset.mode = m;
-      const usable = m !== 'loading' && m !== 'unavailable';
-      buttons.start.disabled = !usable || m === 'running';
-      buttons.pause.disabled = m !== 'running';
-      buttons.reset.disabled = !usable;
+      applyButtons();
       for (const el of elements()) el.disabled = m === 'running' || m === 'loading';
       buttons.start.textContent = m === 'paused' ? 'Resume' : 'Start';
     },
@@ -199,5 +332,9 @@ export function createControls(root, handlers) {
     setStartLabel(text) {
       buttons.start.textContent = text;
     },
+
+    /** The keys the page's presets and the fast switch decide (for main.js). */
+    presetKeys: PRESET_KEYS,
+    speedKeys: Object.values(SPEED_KEYS),
   };
 }

@@ -12,14 +12,43 @@
 // The panels that have one column per neuron (spectrum heat map, condition
 // numbers, ν heat map, mean ν) share their horizontal layout, so a neuron is
 // the same column in all of them; hovering one highlights it everywhere.
+//
+// Around them (geometry/*.js): "neurons at a glance" (κ, λmax and trace maps
+// that open a neuron by click or keyboard), the chosen neuron's spectrum,
+// eigenvectors and informative digits, and the input layer's shared metric
+// with its eigenvectors as 28×28 images. Those ask the run directly through
+// race.call; this view is fed the 'diagnostics' replies by main.js.
+
+import { createOverview } from './geometry/overview.js';
+import { createInputPanel, createNeuronPanel } from './geometry/detail.js';
+import { digitTile } from './geometry/images.js';
+import { onSchemeChange, theme } from './geometry/theme.js';
 
 const MARGIN = { left: 58, right: 86, top: 8, bottom: 30 };
 const HEIGHTS = { spectrum: 220, condition: 96, nu: 170, 'nu-mean': 84 };
-const TEXT = '#475569';
-const FAINT = 'rgba(100, 116, 139, 0.18)';
+/** Height of one sample's row in the ν map, so that its digit fits beside it. */
+const NU_ROW = 14;
+/** Width of the column of digits beside the ν map. */
+const DIGITS_W = 34;
+// Colours from the page's theme (light or dark), read again at every draw.
+let TEXT = '#475569';
+let FAINT = 'rgba(100, 116, 139, 0.18)';
+let MUTED = '#94a3b8';
+let FRAME = 'rgba(71, 85, 105, 0.5)';
+let MARK = '#d55e00';
 const FONT = '11px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
-const NONPOS = '#e4e4e7'; // eigenvalues that are zero up to round-off
-const SINGULAR = '#b91c1c';
+let NONPOS = '#e4e4e7'; // eigenvalues that are zero up to round-off
+let SINGULAR = '#b91c1c';
+let NONPOS_RGB = [228, 228, 231];
+function readTheme() {
+  const c = theme();
+  ({ text: TEXT, grid: FAINT, faint: MUTED, frame: FRAME, mark: MARK, zero: NONPOS, singular: SINGULAR } = c);
+  const probe = document.createElement('canvas').getContext('2d');
+  probe.fillStyle = NONPOS;
+  const hex = probe.fillStyle;
+  NONPOS_RGB = hex.startsWith('#') ? [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)) : [228, 228, 231];
+  return c;
+}
 // The metrics are float32 matrices: an eigenvalue below ZERO_REL × λmax is
 // zero up to round-off, and a condition number above 1 / ZERO_REL means the
 // matrix is singular in all but name.
@@ -73,9 +102,12 @@ function median(xs) {
 }
 
 // ------------------------------------------------------------------ canvas
-function prepare(canvas, cssHeight) {
+/** `less`: CSS pixels left of the canvas taken by a neighbour (the ν map's
+ *  digits), which come off its left margin so that the columns stay aligned
+ *  with the full-width plots. */
+function prepare(canvas, cssHeight, less = 0) {
   const dpr = window.devicePixelRatio || 1;
-  const w = Math.max(240, Math.floor(canvas.parentElement.clientWidth));
+  const w = Math.max(240, Math.floor(canvas.parentElement.clientWidth) - less);
   const h = cssHeight;
   if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
     canvas.width = Math.round(w * dpr);
@@ -90,13 +122,14 @@ function prepare(canvas, cssHeight) {
   ctx.fillStyle = TEXT;
   ctx.strokeStyle = TEXT;
   ctx.lineWidth = 1;
-  const plot = { x: MARGIN.left, y: MARGIN.top, w: w - MARGIN.left - MARGIN.right, h: h - MARGIN.top - MARGIN.bottom };
+  const left = MARGIN.left - less;
+  const plot = { x: left, y: MARGIN.top, w: w - left - MARGIN.right, h: h - MARGIN.top - MARGIN.bottom };
   return { ctx, w, h, plot };
 }
 
 function message(ctx, w, h, text) {
   ctx.save();
-  ctx.fillStyle = '#94a3b8';
+  ctx.fillStyle = MUTED;
   ctx.font = '13px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
   ctx.textAlign = 'center';
   ctx.textBaseline = 'middle';
@@ -129,7 +162,7 @@ function heat(ctx, plot, rows, cols, colourAt) {
 
 function frame(ctx, plot) {
   ctx.save();
-  ctx.strokeStyle = 'rgba(71, 85, 105, 0.5)';
+  ctx.strokeStyle = FRAME;
   ctx.strokeRect(plot.x - 0.5, plot.y - 0.5, plot.w + 1, plot.h + 1);
   ctx.restore();
 }
@@ -174,7 +207,7 @@ function neuronAxis(ctx, plot, order, title = 'neuron') {
 function xTitle(ctx, plot, title) {
   if (!title) return;
   ctx.save();
-  ctx.fillStyle = '#94a3b8';
+  ctx.fillStyle = MUTED;
   ctx.textAlign = 'right';
   ctx.textBaseline = 'top';
   ctx.fillText(title, plot.x + plot.w, plot.y + plot.h + 17);
@@ -192,7 +225,7 @@ function colourBar(ctx, plot, map, ticks, extra) {
     ctx.fillRect(x, top + i, bw, 1);
   }
   ctx.save();
-  ctx.strokeStyle = 'rgba(71, 85, 105, 0.5)';
+  ctx.strokeStyle = FRAME;
   ctx.strokeRect(x - 0.5, top - 0.5, bw + 1, h + 1);
   ctx.fillStyle = TEXT;
   ctx.textBaseline = 'middle';
@@ -210,11 +243,11 @@ function colourBar(ctx, plot, map, ticks, extra) {
   ctx.restore();
 }
 
-function highlight(ctx, plot, n, col) {
+function highlight(ctx, plot, n, col, colour = MARK) {
   if (col == null || col < 0 || col >= n) return;
   const cw = plot.w / n;
   ctx.save();
-  ctx.strokeStyle = '#f43f5e';
+  ctx.strokeStyle = colour;
   ctx.lineWidth = 1.5;
   ctx.strokeRect(plot.x + col * cw - 0.5, plot.y - 1.5, Math.max(2, cw) + 1, plot.h + 3);
   ctx.restore();
@@ -231,7 +264,7 @@ function decadeTicks(lo, hi, max = 6) {
 }
 
 // ------------------------------------------------------------------ view
-export function createGeometryView(root, { onChange }) {
+export function createGeometryView(root, { onChange, race }) {
   const $ = (sel) => root.querySelector(sel);
   const runSelect = $('[name="geo-run"]');
   const layerSelect = $('[name="geo-layer"]');
@@ -242,6 +275,9 @@ export function createGeometryView(root, { onChange }) {
     nu: $('canvas[data-plot="nu"]'),
     'nu-mean': $('canvas[data-plot="nu-mean"]'),
   };
+  const digitsCanvas = $('canvas[data-plot="digits"]');
+  const healthText = $('[data-role="health"]');
+  const fallbacksText = $('[data-role="fallbacks"]');
   const meta = $('[data-role="geo-meta"]');
   const condText = $('[data-role="condition-text"]');
   const readout = $('[data-role="readout"]');
@@ -254,6 +290,34 @@ export function createGeometryView(root, { onChange }) {
   let note = 'No geometry yet: press Start.';
   let hoverCol = null;
   let labels = new Map(); // run id -> label
+
+  const overview = createOverview($('.geo-overview-panel'), { onOpen: (i) => openNeuron(i) });
+  const neuronPanel = createNeuronPanel($('[data-role="neuron"]'), {
+    race,
+    onClose: () => {
+      overview.select(null);
+      draw();
+    },
+  });
+  const inputPanel = createInputPanel($('[data-role="input"]'), { race });
+
+  /** Opens neuron `index` of the layer on show, and keeps it updated with the view. */
+  function openNeuron(index) {
+    if (!result?.data) return;
+    const n = result.data.nu_mean?.length ?? (result.data.shared ? 0 : result.data.spectra.length);
+    if (!(index >= 0 && index < n)) return;
+    neuronPanel.open({ run: result.run, label: labels.get(result.run) ?? result.run, layer: result.layer, index });
+    overview.select(index);
+    draw();
+  }
+
+  /** Display column of the open neuron, when it is in the layer on show. */
+  function selectedCol(g) {
+    const t = neuronPanel.target();
+    if (!g || !t || t.run !== result?.run || t.layer !== result?.layer) return null;
+    const c = g.order.indexOf(t.index);
+    return c < 0 ? null : c;
+  }
 
   for (const sel of [runSelect, layerSelect]) sel.addEventListener('change', () => onChange(view.selection()));
   orderSelect.addEventListener('change', draw);
@@ -308,7 +372,7 @@ export function createGeometryView(root, { onChange }) {
       const k = d.spectra[0].eigenvalues.length;
       heat(ctx, plot, k, order.length, (r, c) => {
         const v = d.spectra[order[c]].eigenvalues[r];
-        if (zero(v)) return [228, 228, 231];
+        if (zero(v)) return NONPOS_RGB;
         const i = 3 * Math.round(255 * Math.min(1, Math.max(0, t(v))));
         return [MAPS.viridis[i], MAPS.viridis[i + 1], MAPS.viridis[i + 2]];
       });
@@ -319,6 +383,7 @@ export function createGeometryView(root, { onChange }) {
       }));
       yAxis(ctx, plot, rowTicks, 'eigenvalue (largest on top)');
       neuronAxis(ctx, plot, order);
+      highlight(ctx, plot, order.length, selectedCol(g), TEXT);
       highlight(ctx, plot, order.length, hoverCol);
     } else {
       // One shared metric: its spectrum as a curve, eigenvalue index across.
@@ -414,6 +479,7 @@ export function createGeometryView(root, { onChange }) {
       ctx.fillText('∞', plot.x + plot.w + 31, plot.y + 5);
       ctx.restore();
     }
+    highlight(ctx, plot, order.length, selectedCol(g), TEXT);
     highlight(ctx, plot, order.length, hoverCol);
   }
 
@@ -424,8 +490,38 @@ export function createGeometryView(root, { onChange }) {
     return max <= 0.25 + 1e-6 ? 0.25 : Math.max(1, max);
   }
 
+  /** The batch's digits beside the ν map's rows, at the same heights. */
+  function drawDigits(d, height, plotY, rowH) {
+    const dpr = window.devicePixelRatio || 1;
+    digitsCanvas.width = Math.round(DIGITS_W * dpr);
+    digitsCanvas.height = Math.round(height * dpr);
+    digitsCanvas.style.width = `${DIGITS_W}px`;
+    digitsCanvas.style.height = `${height}px`;
+    const ctx = digitsCanvas.getContext('2d');
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, DIGITS_W, height);
+    const rows = d?.nu?.length ?? 0;
+    if (!rows || !d.batch_images?.length) return;
+    const size = Math.max(4, Math.min(28, rowH - 1));
+    const colors = theme();
+    ctx.imageSmoothingEnabled = true;
+    ctx.font = FONT;
+    ctx.textBaseline = 'middle';
+    for (let r = 0; r < rows; r++) {
+      const y = plotY + r * rowH + (rowH - size) / 2;
+      ctx.drawImage(digitTile(d.batch_images, r, colors), 2, y, size, size);
+      if (rowH >= 10) {
+        ctx.fillStyle = MUTED;
+        ctx.fillText(String(d.batch_labels[r]), size + 6, y + size / 2);
+      }
+    }
+  }
+
   function drawNu(g) {
-    const { ctx, w, h, plot } = prepare(canvases.nu, HEIGHTS.nu);
+    const rows = g?.d?.nu?.length ?? 0;
+    const height = Math.max(HEIGHTS.nu, rows * NU_ROW + MARGIN.top + MARGIN.bottom);
+    const { ctx, w, h, plot } = prepare(canvases.nu, height, DIGITS_W);
+    drawDigits(g?.d, height, plot.y, rows ? plot.h / rows : 0);
     if (!g) return message(ctx, w, h, note === '' ? '' : 'ν appears after the first training step.');
     const { d, order } = g;
     if (!d.nu) {
@@ -438,21 +534,17 @@ export function createGeometryView(root, { onChange }) {
           : 'ν appears after the first training step.',
       );
     }
-    const rows = d.nu.length;
     const top = nuScale(d);
     heat(ctx, plot, rows, order.length, (r, c) => {
       const i = 3 * Math.round(255 * Math.min(1, Math.max(0, d.nu[r][order[c]] / top)));
       return [MAPS.blues[i], MAPS.blues[i + 1], MAPS.blues[i + 2]];
     });
     frame(ctx, plot);
-    yAxis(
-      ctx,
-      plot,
-      [1, Math.round(rows / 2), rows].map((r) => ({ v: 1 - (r - 0.5) / rows, label: String(r) })),
-      'sample of the batch',
-    );
+    // The rows are labelled by their digits, drawn just left of this canvas.
+    yAxis(ctx, plot, [], 'sample');
     neuronAxis(ctx, plot, order);
     colourBar(ctx, plot, MAPS.blues, [0, 0.5, 1].map((v) => ({ v, label: String(+(v * top).toFixed(3)) })));
+    highlight(ctx, plot, order.length, selectedCol(g), TEXT);
     highlight(ctx, plot, order.length, hoverCol);
   }
 
@@ -474,8 +566,59 @@ export function createGeometryView(root, { onChange }) {
     });
     frame(ctx, plot);
     yAxis(ctx, plot, [0, 0.5, 1].map((v) => ({ v, label: String(+(v * top).toFixed(3)) })), 'mean ν');
+    // Dead neurons: a mark in the warning colour along the floor; saturated ones: a mark along the top.
+    const health = d.selectors;
+    if (health) {
+      const at = new Map(order.map((n, i) => [n, i]));
+      // A saturated rectifier has ν ≈ peak everywhere (marked on top); a saturated sigmoid or tanh ν ≈ 0 (on the floor).
+      const rectifier = /dead/.test(health.rule);
+      for (const [list, colour, y] of [
+        [health.dead, SINGULAR, plot.y + plot.h - 4],
+        [health.saturated, MARK, rectifier ? plot.y : plot.y + plot.h - 4],
+      ]) {
+        ctx.fillStyle = colour;
+        for (const n of list) ctx.fillRect(plot.x + at.get(n) * cw, y, Math.max(2, cw), 4);
+      }
+    }
     neuronAxis(ctx, plot, order);
+    highlight(ctx, plot, order.length, selectedCol(g), TEXT);
     highlight(ctx, plot, order.length, hoverCol);
+  }
+
+  function healthSummary(g) {
+    const h = g?.d?.selectors;
+    healthText.hidden = !h;
+    if (!h) {
+      delete healthText.dataset.dead;
+      delete healthText.dataset.saturated;
+      return;
+    }
+    const n = g.d.nu_mean.length;
+    const list = (xs) => (xs.length ? `${xs.length} of ${n} (neuron${xs.length > 1 ? 's' : ''} ${xs.slice(0, 12).join(', ')}${xs.length > 12 ? ', …' : ''})` : 'none');
+    const rectifier = /dead/.test(h.rule);
+    healthText.textContent =
+      (rectifier ? `Dead (marked along the floor of the mean-ν plot): ${list(h.dead)}. ` : '') +
+      `Saturated (marked along its ${rectifier ? 'top' : 'floor'}): ${list(h.saturated)}. ` +
+      `By ν on this batch — ${h.rule}.`;
+    healthText.dataset.dead = JSON.stringify(h.dead);
+    healthText.dataset.saturated = JSON.stringify(h.saturated);
+  }
+
+  function fallbackSummary() {
+    const d = result?.data;
+    if (!d) {
+      fallbacksText.textContent = 'Inverse fallbacks: none yet.';
+      fallbacksText.dataset.count = '0';
+      return;
+    }
+    fallbacksText.dataset.count = String(d.inverse_fallbacks);
+    fallbacksText.textContent =
+      d.source === 'rngd'
+        ? `Inverse fallbacks in this layer: ${d.inverse_fallbacks}` +
+          (d.inverse_fallbacks > 0
+            ? ' — inversions that failed and kept the previous inverse.'
+            : ' (every inversion of its metric has succeeded).')
+        : `Inverse fallbacks: ${d.inverse_fallbacks} — ${labels.get(result.run) ?? result.run} tracks the metric read-only and never inverts it.`;
   }
 
   // ------------------------------------------------------------ text
@@ -493,7 +636,7 @@ export function createGeometryView(root, { onChange }) {
         return (
           `Condition number of the shared ${dim} × ${dim} metric: ∞ — it is singular, rank ${rank} ` +
           `(λmax ${fmtSci(s.max)}, λmin ${fmtSci(s.min)}, zero up to round-off)` +
-          (d.source === 'batch' ? `: one minibatch spans only ${rank} of the ${dim} input directions.` : '.')
+          '.'
         );
       }
       return (
@@ -516,10 +659,7 @@ export function createGeometryView(root, { onChange }) {
     if (nSingular) {
       text +=
         (nSingular === conds.length ? 'all are' : ` ${nSingular} of ${conds.length} are`) +
-        ' singular (κ = ∞ up to round-off)' +
-        (d.source === 'batch' && d.nu
-          ? `: one minibatch of ${d.nu.length} samples spans at most ${d.nu.length} of the ${dim} input directions.`
-          : '.');
+        ' singular (κ = ∞ up to round-off).';
     }
     return text;
   }
@@ -532,9 +672,8 @@ export function createGeometryView(root, { onChange }) {
     const src =
       d.source === 'rngd'
         ? `the metric ${run} has learnt (moving average of the RFIM)`
-        : `the RFIM of ${run}'s last minibatch (${run} learns no metric; this is the one RNGD would use)`;
+        : `the metric RNGD would learn, tracked read-only beside ${run} (the same moving average of the RFIM, never used to step)`;
     const parts = [`${run} · layer ${d.layer} · step ${Number(result.step).toLocaleString('en-US')}: ${src}.`];
-    if (d.inverse_fallbacks > 0) parts.push(`${d.inverse_fallbacks} inversions of this layer failed and kept the previous inverse.`);
     if (result.failed) parts.push(`The run has stopped; this is its last state.`);
     if (result.ms != null) parts.push(`Computed in ${Math.round(result.ms)} ms.`);
     return parts.join(' ');
@@ -554,6 +693,7 @@ export function createGeometryView(root, { onChange }) {
 
   // ------------------------------------------------------------ drawing
   function draw() {
+    readTheme();
     const g = derived();
     drawSpectrum(g);
     drawCondition(g);
@@ -563,11 +703,14 @@ export function createGeometryView(root, { onChange }) {
     condText.textContent = conditionSummary(g);
     condText.hidden = !condText.textContent;
     captionsFor(g);
+    healthSummary(g);
+    fallbackSummary();
     root.dataset.drawn = g ? 'true' : 'false';
     if (g) {
       root.dataset.run = result.run;
       root.dataset.layer = String(result.layer);
       root.dataset.step = String(result.step);
+      root.dataset.source = g.d.source;
     }
     updateReadout(g);
   }
@@ -601,8 +744,9 @@ export function createGeometryView(root, { onChange }) {
     const canvas = ev.currentTarget;
     if (canvas === canvases.spectrum && !g.perNeuron) return;
     const rect = canvas.getBoundingClientRect();
-    const x = ev.clientX - rect.left - MARGIN.left;
-    const plotW = rect.width - MARGIN.left - MARGIN.right;
+    const left = canvas === canvases.nu ? MARGIN.left - DIGITS_W : MARGIN.left;
+    const x = ev.clientX - rect.left - left;
+    const plotW = rect.width - left - MARGIN.right;
     const col = x >= 0 && x < plotW ? Math.floor((x / plotW) * g.order.length) : null;
     if (col !== hoverCol) {
       hoverCol = col;
@@ -610,6 +754,11 @@ export function createGeometryView(root, { onChange }) {
     }
   }
   for (const c of Object.values(canvases)) {
+    c.addEventListener('click', (ev) => {
+      onMove(ev);
+      const g = derived();
+      if (g && hoverCol != null && g.order[hoverCol] != null) openNeuron(g.order[hoverCol]);
+    });
     c.addEventListener('mousemove', onMove);
     c.addEventListener('mouseleave', () => {
       if (hoverCol != null) {
@@ -618,6 +767,13 @@ export function createGeometryView(root, { onChange }) {
       }
     });
   }
+
+  onSchemeChange(() => {
+    draw();
+    overview.redraw();
+    neuronPanel.redraw();
+    inputPanel.redraw();
+  });
 
   const observer = new ResizeObserver(() => draw());
   observer.observe(root.querySelector('.geo-plots'));
@@ -656,6 +812,16 @@ export function createGeometryView(root, { onChange }) {
     show(reply) {
       if (reply.data) {
         result = reply;
+        overview.update(reply.data);
+        // The open neuron follows training; it closes when the run or layer changes.
+        const t = neuronPanel.target();
+        if (t && (t.run !== reply.run || t.layer !== reply.layer)) {
+          neuronPanel.close();
+          overview.select(null);
+        } else {
+          neuronPanel.refresh();
+        }
+        inputPanel.refresh({ run: reply.run, label: labels.get(reply.run) ?? reply.run, layer: reply.layer });
       } else {
         // Keep showing the last good picture of the same selection, with the reason.
         const same = result && result.run === reply.run && result.layer === reply.layer;
@@ -674,6 +840,8 @@ export function createGeometryView(root, { onChange }) {
       result = null;
       note = text;
       hoverCol = null;
+      overview.update(null);
+      neuronPanel.close();
       draw();
     },
 

@@ -19,13 +19,21 @@ import {
   defaultXAxis,
   setRngdPresets,
   rngdPresets,
+  setCrateDefaults,
+  getCrateDefaults,
+  hiddenOf,
+  speedFields,
   DEFAULT_PRESET,
   readHash,
+  isSettingsHash,
   writeHash,
 } from './state.js';
 import { createControls } from './controls.js';
+import { loadCrate } from './crate.js';
 import { createGeometryView, fmtSci } from './geometry.js';
 import { createRace } from './race.js';
+import { createExport } from './export.js';
+import { createDrawView } from './draw.js';
 import { missingWasmFeature } from './simd.js';
 import { splitShares } from './split.js';
 
@@ -91,6 +99,7 @@ const app = {
         stepsPerSec: 0,
         failed: false,
         failure: null,
+        failedAt: null, // the step a diverged run stopped at
         backend: null, // trainer.backend(): {kind, adapter, reason, lost_steps}
         notice: null, // {head, reason, lostSteps} once the run has left the GPU
         preset: null, // trainer.rngdPreset(): 'literal' | 'fast' | null
@@ -106,13 +115,16 @@ const runLabel = (run) => (run.preset && run.preset !== DEFAULT_PRESET ? `${run.
 // --------------------------------------------------------- fixed description
 function fillDescription() {
   const raw = controls?.readRaw() ?? {};
+  // The runs' settings once there are runs, else the form's when it is valid.
+  const shown = app.applied ?? (controls ? validateSettings(raw).values : null);
+  const d = getCrateDefaults();
   const fills = {
-    arch: architecture(),
+    arch: architecture(hiddenOf(shown)),
     'arch-long': archLabel(app.applied?.arch ?? raw.arch ?? 'plain'),
     activation: activationLabel(app.applied?.activation ?? raw.activation ?? 'relu'),
-    batch: String(MODEL.batch),
-    l2: String(MODEL.l2),
-    'init-std': String(MODEL.init_std),
+    batch: String(shown?.batch ?? d?.batch ?? MODEL.batch),
+    l2: String(shown?.l2 ?? d?.l2 ?? MODEL.l2),
+    'init-std': String(d?.init_std ?? MODEL.init_std),
     'eval-every': String(EVAL_EVERY),
     'geo-every': String(GEOMETRY_EVERY_S),
     'train-len': app.info ? fmtInt(app.info.trainLen) : null,
@@ -144,7 +156,7 @@ for (const { def } of app.runs.values()) {
     <td data-col="test-accuracy" data-testid="test-accuracy" class="num strong"></td>
     <td data-col="split" data-testid="time-split"><span class="split-bar" data-role="bar"></span><span
       class="split-text" data-role="text"></span></td>`;
-  $('.swatch', tr).style.background = def.color;
+  $('.swatch', tr).style.background = `var(--run-${def.id}, ${def.color})`;
   $('.run-label', tr).textContent = def.label;
   for (const td of tr.querySelectorAll('td')) td.dataset.run = def.id;
   const note = document.createElement('tr');
@@ -172,7 +184,8 @@ function renderRun(run) {
   tr.dataset.state = !run.included ? 'off' : run.failed ? 'failed' : app.running ? 'running' : 'idle';
   const live = run.included && app.trainersOk;
   cell('lr').textContent = run.included && run.lr != null ? String(run.lr) : '–';
-  cell('step').textContent = fmtInt(s?.step ?? (live ? 0 : null));
+  // A run that diverged shows the step it diverged at, even before its first point.
+  cell('step').textContent = fmtInt(run.failed && run.failedAt != null ? run.failedAt : s?.step ?? (live ? 0 : null));
   cell('epoch').textContent = fmtFixed(2)(s?.epoch ?? (live ? 0 : null));
   cell('rate').textContent = app.running && !run.failed && run.included ? fmtRate(run.stepsPerSec) : '–';
   cell('train-loss').textContent = fmtLoss(s?.train_loss);
@@ -371,9 +384,25 @@ function renderRuns() {
 let charts = null;
 try {
   const { createChart } = await import('./chart.js');
-  const loss = createChart($('#chart-loss'), { yLabel: 'cross-entropy', log: true, format: fmtLoss });
+  const loss = createChart($('#chart-loss'), {
+    name: 'loss',
+    exportTitle: 'Loss (cross-entropy)',
+    yLabel: 'cross-entropy',
+    log: true,
+    logToggle: true,
+    smoothing: true,
+    format: fmtLoss,
+  });
   const accuracy = createChart($('#chart-accuracy'), {
-    yLabel: 'test accuracy (%)',
+    name: 'accuracy',
+    exportTitle: 'Test accuracy',
+    smoothing: true,
+    logToggle: true, // the error on a log scale spreads out late training
+    // The error (100 − accuracy) spreads the last percent that matters late in training.
+    views: [
+      { value: 'accuracy', label: 'accuracy', yLabel: 'test accuracy (%)', map: (v) => v },
+      { value: 'error', label: 'error', yLabel: 'test error (%)', map: (v) => 100 - v },
+    ],
     format: (v) => (v == null ? '–' : `${+v.toFixed(2)}`),
     range: (u, min, max) =>
       min == null ? [0, 100] : [Math.max(0, Math.floor((min - 1) / 5) * 5), Math.min(100, Math.ceil((max + 1) / 5) * 5)],
@@ -389,14 +418,16 @@ try {
 /** One line per included run (train and test for the loss). */
 function setChartSeries(runs) {
   if (!charts) return;
-  const lines = runs.map((r) => ({ id: r.def.id, label: runLabel(r), color: r.def.color }));
+  // Colours are the theme's (style.css, --run-<id>), so they follow dark mode; train
+  // and test differ by more than colour: solid vs dashed with open circles.
+  const lines = runs.map((r) => ({ id: r.def.id, label: runLabel(r), color: `var(--run-${r.def.id}, ${r.def.color})` }));
   charts.loss.setSeries(
     lines.flatMap((d) => [
       { key: `${d.id}:train`, label: `${d.label} train`, color: d.color },
-      { key: `${d.id}:test`, label: `${d.label} test`, color: d.color, dash: [6, 4], width: 1.5 },
+      { key: `${d.id}:test`, label: `${d.label} test`, color: d.color, dash: [6, 4], width: 1.5, marker: 'hollow' },
     ]),
   );
-  charts.accuracy.setSeries(lines.map((d) => ({ key: d.id, label: d.label, color: d.color })));
+  charts.accuracy.setSeries(lines.map((d) => ({ key: d.id, label: `${d.label} test`, color: d.color, dash: [6, 4], marker: 'hollow' })));
 }
 
 // The x axis: steps, epochs or wall-clock seconds of training. A view choice:
@@ -469,9 +500,46 @@ function showSelftest(report) {
   $('[data-role="selftest"]', el).textContent = text;
 }
 
+// ------------------------------------------------------------------ the race
+// One worker per run, driven by the race coordinator. Nothing starts in a
+// browser that cannot compile the module: it says so instead. Created before
+// the views, which read the runs through `race.call(runId, method, ...args)`
+// and `race.runIds()`; its messages reach `receive` once the page is set up.
+const missing = missingWasmFeature();
+const race = missing ? null : createRace({ url: new URL('./worker.js', import.meta.url), emit: receive });
+
+// ------------------------------------------------------------------ export
+// Curves (CSV, JSON) from the runs' histories, weights through race.call; PNGs are the charts' own.
+const exporter = createExport($('#export'), {
+  race,
+  runs: () =>
+    includedRuns().map((r) => ({
+      id: r.def.id,
+      label: runLabel(r),
+      config: app.applied ? trainerConfig(r.def.id, app.applied) : null,
+      backend: r.backend,
+      failure: r.failure,
+      history: r.history,
+    })),
+  meta: () => ({
+    version: app.info?.version ?? null,
+    mode: app.applied?.mode ?? null,
+    eval_every: EVAL_EVERY,
+    train_len: app.info?.trainLen ?? null,
+    test_len: app.info?.testLen ?? null,
+  }),
+});
+
+// ------------------------------------------------------------ draw a digit
+// Each run's prediction for a drawing, through race.call(runId, 'predict', pixels).
+const drawView = createDrawView($('#draw'), {
+  race,
+  label: (id) => (app.runs.has(id) ? runLabel(app.runs.get(id)) : id),
+});
+
 // ---------------------------------------------------------------- geometry
 const geometry = {
-  view: createGeometryView($('#geometry'), { onChange: () => requestGeometry(true) }),
+  view: createGeometryView($('#geometry'), { onChange: () => requestGeometry(true), race }),
   req: 0,
   pending: null, // req id in flight
   again: false, // a newer request is wanted once the pending one returns
@@ -503,6 +571,7 @@ setInterval(() => {
 const controls = createControls($('#controls'), {
   onStart: start,
   onPause: pause,
+  onStep: stepOnce,
   onReset: reset,
   onInput: (name) => {
     // The x axis follows the mode: free-running runs are compared by time.
@@ -518,9 +587,36 @@ controls.setRaw(readHash());
 controls.setDefaults(app.defaults);
 fillDescription();
 
+// The crate on the page's main thread: its checks and defaults (crate.js).
+// Training waits for it (handlers.ready), so nothing starts unchecked.
+let crate = null;
+const crateLoaded = (missing ? Promise.reject(new Error(missing)) : loadCrate())
+  .then((c) => {
+    crate = c;
+    try {
+      setCrateDefaults(c.defaultConfig('rngd'));
+      for (const d of RUN_DEFS) app.defaults[d.id] = c.defaultConfig(d.optimizer).lr;
+    } catch (e) {
+      console.warn('rngd-lab: the crate has no defaults:', e);
+    }
+    controls.setDefaults(app.defaults);
+    fillDescription();
+  })
+  .catch((e) => {
+    // Without it the page still parses the fields; the workers report why the package does not load.
+    if (!missing) console.warn('rngd-lab: the wasm package is not loaded on the page:', e?.message ?? e);
+  });
+
+/** checkConfig bound to the training rows, once both are known; null before. */
+const crateCheck = () =>
+  crate?.checkConfig && app.info ? (config) => crate.checkConfig(config, app.info.trainLen) : null;
+
 function refreshInputs() {
-  const v = validateSettings(controls.readRaw());
+  const raw = controls.readRaw();
+  const v = validateSettings(raw, crateCheck());
   controls.showFieldErrors(v.errors);
+  // The link follows the form while it is valid (and nothing runs with other settings).
+  if (v.ok && app.mode !== 'loading' && app.mode !== 'unavailable' && !app.running) writeHash(raw);
   if (!includedRuns().some((r) => r.backend)) renderBackendSummary();
   const hasPoints = includedRuns().some((r) => r.last);
   if (v.ok && app.trainersOk && hasPoints && !app.running && !sameSettings(v.values, app.applied)) {
@@ -556,7 +652,7 @@ function statusText() {
             `${fmtRate(app.wallRate)} steps/s.`;
     case 'paused':
       if (free) return `Paused: ${includedRuns().map((r) => `${runLabel(r)} after ${fmtInt(r.last?.step ?? 0)} steps`).join(', ')}.`;
-      return `Paused after ${fmtInt(last?.step ?? 0)} steps.`;
+      return `Paused after ${fmtInt(last?.step ?? 0)} ${last?.step === 1 ? 'step' : 'steps'}.`;
     case 'finished':
       return 'Stopped: every run has ended with an error.';
     default:
@@ -573,18 +669,18 @@ function setMode(mode) {
   if (text) setStatus(text);
 }
 
-// One worker per run, driven by the race coordinator. Nothing starts in a
-// browser that cannot compile the module: it says so instead.
-const missing = missingWasmFeature();
-const race = missing ? null : createRace({ url: new URL('./worker.js', import.meta.url), emit: receive });
 function send(msg) {
   race?.handle({ ...msg, gen: app.gen });
 }
 
-function validatedOrReport(action) {
+/** The settings when every field is valid; else null, the messages stay next
+ *  to their fields (the buttons are disabled then too) and the first bad
+ *  field gets the focus. */
+function validatedOrReport() {
   const v = refreshInputs();
   if (!v.ok) {
-    showError(`Cannot ${action}: ${Object.values(v.errors).join(' ')}`);
+    const first = $('#controls [aria-invalid="true"]');
+    first?.focus();
     return null;
   }
   return v.values;
@@ -605,6 +701,7 @@ function sendReset(values) {
     r.stepsPerSec = 0;
     r.failed = false;
     r.failure = null;
+    r.failedAt = null;
     r.backend = null;
     r.notice = null;
     r.preset = null;
@@ -620,11 +717,12 @@ function sendReset(values) {
   geometry.view.setRuns(defs, 'rngd');
   geometry.view.clear('No geometry yet: the view appears after the first steps.');
   fillDescription();
-  writeHash(values);
+  writeHash(controls.readRaw());
   send({
     type: 'reset',
     evalEvery: EVAL_EVERY,
     mode: values.mode,
+    stepsPerSlice: values.spf,
     runs: values.runs.map((r) => ({ id: r.id, config: trainerConfig(r.id, values) })),
   });
 }
@@ -649,6 +747,21 @@ function pause() {
   send({ type: 'pause' });
 }
 
+/** One step of every live run, then a snapshot of each (a point on the charts).
+ *  New settings (or no runs yet) make new runs first, as Start does. */
+function stepOnce() {
+  if (app.mode === 'loading' || app.mode === 'unavailable' || app.running) return;
+  const values = validatedOrReport();
+  if (!values) return;
+  const live = includedRuns().filter((r) => !r.failed);
+  // app.applied: runs with these settings exist or are being built (the race waits for them).
+  if (!app.applied || live.length === 0 || !sameSettings(values, app.applied)) {
+    clearError();
+    sendReset(values);
+  }
+  send({ type: 'step-once' });
+}
+
 function reset() {
   if (app.mode === 'loading' || app.mode === 'unavailable') return;
   const values = validatedOrReport('reset');
@@ -669,17 +782,45 @@ function idleMode() {
   return live.some((r) => r.last) ? 'paused' : 'ready';
 }
 
+/** A run's step error in one plain sentence or two, and the step it stopped
+ *  at. The crate's divergence message ("sgd diverged at step 12: the loss
+ *  became NaN. …") carries the step and the loss; other errors are quoted. */
+function stepFailure(msg, run) {
+  const name = label(msg.run);
+  const others = includedRuns().filter((r) => r !== run && !r.failed);
+  const goOn = others.length ? `${listLabels(others)} ${others.length > 1 ? 'go' : 'goes'} on` : null;
+  const m = /diverged at step (\d+): the loss became (\S+?)\.(?:\s|$)/.exec(msg.message);
+  if (m) {
+    const step = Number(m[1]);
+    return {
+      step,
+      text:
+        `${name} diverged at step ${fmtInt(step)} (the loss became ${m[2]}) and was stopped` +
+        `${goOn ? `; ${goOn}` : ''}. Try a smaller learning rate.`,
+    };
+  }
+  return {
+    step: Number.isFinite(msg.step) ? msg.step : null,
+    text: `The ${name} run stopped: ${sentence(msg.message)}${goOn ? ` ${goOn.replace(/^\w/, (c) => c.toUpperCase())}.` : ''}`,
+  };
+}
+
 const handlers = {
   progress(msg) {
     setStatus(msg.message);
   },
 
-  ready(msg) {
+  async ready(msg) {
+    // The crate's checks first: nothing may start before they can run.
+    await crateLoaded;
     app.info = { version: msg.version, trainLen: msg.trainLen, testLen: msg.testLen };
     for (const [id, lr] of Object.entries(msg.defaults ?? {})) if (Number.isFinite(lr)) app.defaults[id] = lr;
     controls.setDefaults(app.defaults);
     setRngdPresets(msg.presets ?? []);
     if (msg.presets?.length) controls.setPresets(msg.presets);
+    // An old link's `rngd-preset=fast`: the preset's fields, now that they are known.
+    const pending = readHash().pendingSpeedPreset;
+    if (pending) controls.setRaw({ ...controls.readRaw(), ...speedFields(pending) });
     fillDescription();
     $('#version').textContent = `rngd_lab ${msg.version}`;
     document.body.dataset.ready = 'true';
@@ -701,16 +842,20 @@ const handlers = {
       if (run) run.preset = r.preset ?? null;
       if (run && r.backend) run.backend = { ...r.backend, reason: dropWgpuNoise(r.backend.reason ?? '') };
       if (r.layers && r.id === msg.runs[0].id) {
-        const sizes = [MODEL.inputs, ...MODEL.hidden, MODEL.outputs];
+        const sizes = [MODEL.inputs, ...hiddenOf(app.applied), MODEL.outputs];
+        app.layerSizes = sizes;
         if (sizes.length - 1 === r.layers) geometry.view.setLayers(sizes);
       }
     }
     if (!app.trainersOk) app.applied = null;
+    // New runs are built: an old banner (a refused config, a stopped worker) no longer applies.
+    else clearError();
     // The config errors of this reset came before; the next reset starts a fresh banner.
     app.configErrors = [];
     // Labels now say which RNGD preset really runs.
     setChartSeries(includedRuns());
     geometry.view.setRuns(includedRuns().map((r) => ({ ...r.def, label: runLabel(r) })), 'rngd');
+    exporter.refresh();
     renderBackendSummary();
     if (!app.running) setMode(idleMode());
     else renderRuns();
@@ -795,16 +940,11 @@ const handlers = {
       }
       case 'step': {
         const run = app.runs.get(msg.run);
-        let text = `The ${label(msg.run)} run stopped: ${sentence(msg.message)}`;
-        if (/diverg|nan|inf/i.test(msg.message) && !/learning rate/i.test(msg.message)) {
-          text += ' Try a smaller learning rate.';
-        }
-        if (run?.last) text += ` The charts show it up to step ${fmtInt(run.last.step)}.`;
-        const others = includedRuns().filter((r) => r !== run && !r.failed);
-        if (others.length) text += ` ${others.map((r) => r.def.label).join(' and ')} ${others.length > 1 ? 'go' : 'goes'} on.`;
+        const { text, step } = stepFailure(msg, run);
         if (run) {
           run.failed = true;
           run.failure = text;
+          run.failedAt = step;
         } else {
           showError(text);
         }
@@ -827,8 +967,9 @@ function receive(msg) {
 }
 
 // Editing the URL hash by hand fills the inputs (applied on the next Start or Reset).
+// A hash that names no setting is an in-page link (#geometry, #lesson-gaussian): it scrolls, nothing more.
 window.addEventListener('hashchange', () => {
-  if (app.running) return;
+  if (app.running || !isSettingsHash(location.hash)) return;
   const wasFree = controls.readRaw().free;
   controls.setRaw(readHash());
   if (controls.readRaw().free !== wasFree) {
@@ -870,6 +1011,7 @@ window.rngdLab = {
   history: (id) => (app.runs.get(id)?.history ?? []).map((s) => ({ ...s })),
   presets: () => rngdPresets().map((p) => ({ ...p, settings: { ...p.settings } })),
   send,
+  race,
 };
 
 // TEST HOOKS, for the end-to-end tests and for trying the fall-back by hand;

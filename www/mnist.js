@@ -9,7 +9,8 @@ const FILES = [
   'test-labels-idx1-ubyte.gz',
 ];
 
-async function fetchBytes(name) {
+/** One of FILES' bytes, as served (the draw view reads the test digits alone). */
+export async function fetchBytes(name) {
   const url = new URL(`assets/mnist/${name}`, import.meta.url);
   let res;
   try {

@@ -21,6 +21,15 @@
 // point, backend, running, diagnostics, lose-device-done, error, and crash
 // when a worker script dies. A run that fails (diverges) stops alone; the
 // others go on.
+//
+// The page asks (race.handle): reset {gen, evalEvery, mode, stepsPerSlice,
+// runs: [{id, config}]} (stepsPerSlice: the "steps per frame" setting, null
+// adaptive), start, pause, step-once (one step of every live run and a point
+// each, while stopped; answered by `running: false`), diagnostics and
+// lose-device (forwarded to one run's worker).
+// The views read a run directly: race.call(runId, method, ...args) resolves
+// to trainer[method](...args) computed in that run's worker between its steps
+// (worker.js lists the methods allowed), race.runIds() lists the runs.
 
 /** Target wall time of one lock-step slice (the slowest run's steps), in ms. */
 const SLICE_MS = 80;
@@ -37,9 +46,12 @@ export function createRace({ url, emit }) {
   let gen = 0;
   let mode = 'lockstep';
   let evalEvery = 25;
+  /** Steps each slice asks of each run; null: adaptive (about SLICE_MS). */
+  let stepsPerSlice = null;
   /** Runs of the current generation: [{id, failed, steps}] */
   let runs = [];
   let resetting = Promise.resolve();
+  let stepping = Promise.resolve(); // single steps in flight (stepOnce)
   let running = false;
   let loop = null; // lock-step loop in progress: {gen}
   let seq = 0;
@@ -129,7 +141,9 @@ export function createRace({ url, emit }) {
         // Free-running: the worker's own point.
         if (msg.gen !== gen) return;
         setSteps(msg.run, msg.snapshot.step);
-        emit({ ...msg, snapshot: { ...msg.snapshot, seconds: seconds() } });
+        // Free-running, a run's seconds leave out the time it spent tracking
+        // a metric for the geometry view (SGD, Adam): its pace is its own.
+        emit({ ...msg, snapshot: { ...msg.snapshot, seconds: seconds() - (msg.trackedSeconds ?? 0) } });
         break;
       case 'error':
         if (msg.phase === 'step' && msg.gen === gen) {
@@ -165,10 +179,11 @@ export function createRace({ url, emit }) {
 
   // ------------------------------------------------------------ reset
   /** New trainers for `list` ([{id, config}]), stopped; all or nothing. */
-  function reset({ gen: g, evalEvery: every = 25, mode: m = 'lockstep', runs: list }) {
+  function reset({ gen: g, evalEvery: every = 25, mode: m = 'lockstep', stepsPerSlice: spf = null, runs: list }) {
     gen = g;
     mode = m === 'free' ? 'free' : 'lockstep';
     evalEvery = Math.max(1, Math.floor(every));
+    stepsPerSlice = Number.isInteger(spf) && spf >= 1 ? spf : null;
     const wasRunning = running;
     running = false;
     clockRun(false);
@@ -206,7 +221,10 @@ export function createRace({ url, emit }) {
         gen: myGen,
         runs: built.map(({ run, lr, layers, batchesPerEpoch, backend, preset }) => ({ id: run, lr, layers, batchesPerEpoch, backend, preset })),
       });
-    })();
+    })().catch((e) => {
+      // Reported, not kept: a rejected `resetting` would make every later call throw.
+      emit({ type: 'error', gen: myGen, phase: 'internal', message: e?.message ?? String(e) });
+    });
     if (wasRunning) emit({ type: 'running', gen, running: false });
     return resetting;
   }
@@ -214,6 +232,7 @@ export function createRace({ url, emit }) {
   // ------------------------------------------------------------ training
   async function start({ gen: g }) {
     await resetting;
+    await stepping;
     if (g !== gen || running) return;
     const live = runs.filter((r) => !r.failed);
     if (live.length === 0) {
@@ -222,7 +241,7 @@ export function createRace({ url, emit }) {
     }
     setRunning(true);
     if (mode === 'free') {
-      for (const r of live) send(workers.get(r.id), { type: 'free', gen, evalEvery });
+      for (const r of live) send(workers.get(r.id), { type: 'free', gen, evalEvery, stepsPerSlice });
     } else if (!loop || loop.gen !== gen) {
       // A loop of an older generation may still wait for its last slice; it ends on its own.
       loop = { gen };
@@ -261,7 +280,7 @@ export function createRace({ url, emit }) {
 
   async function lockstep(me) {
     const current = () => me.gen === gen;
-    let chunk = 1;
+    let chunk = stepsPerSlice ?? 1;
     let mark = { time: now(), step: Math.max(0, ...runs.map((r) => r.steps)) };
     try {
       while (running && current()) {
@@ -285,7 +304,7 @@ export function createRace({ url, emit }) {
             emit({ ...a, type: 'error', gen, run: r.id, phase: a.phase === 'crash' ? 'internal' : 'step' });
           }
         });
-        if (n === chunk) {
+        if (n === chunk && stepsPerSlice == null) {
           if (slowest > 1.5 * SLICE_MS && chunk > 1) chunk = Math.max(1, Math.floor(chunk / 2));
           else if (slowest < 0.5 * SLICE_MS) chunk = Math.min(evalEvery, chunk * 2);
         }
@@ -319,7 +338,84 @@ export function createRace({ url, emit }) {
     }
   }
 
+  /** One step of every live run and a snapshot of each (a point), while
+   *  stopped; answers `running: false` when done, so the page settles. */
+  function stepOnce(msg) {
+    // Start waits for single steps in flight, so that its slices count from their steps.
+    // A failure is reported, never kept in the chain: a rejected `stepping`
+    // would make every later Start throw.
+    const before = stepping;
+    stepping = before.then(() => oneStep(msg)).catch((e) => {
+      emit({ type: 'error', gen, phase: 'internal', message: e?.message ?? String(e) });
+    });
+    return stepping;
+  }
+  async function oneStep({ gen: g }) {
+    await resetting;
+    if (g !== gen || running) return;
+    const live = runs.filter((r) => !r.failed);
+    if (live.length === 0) return;
+    clockRun(true);
+    const answers = await Promise.all(live.map((r) => slice(r, 1, true)));
+    clockRun(false);
+    if (g !== gen) return;
+    const at = seconds();
+    answers.forEach((a, i) => {
+      const r = live[i];
+      if (a.type === 'stepped') {
+        r.steps = a.steps;
+        emit({
+          type: 'point',
+          gen,
+          run: r.id,
+          snapshot: { ...a.snapshot, seconds: at },
+          stepsPerSec: a.stepsPerSec,
+          wallStepsPerSec: 0,
+          backend: a.backend,
+          timings: a.timings,
+        });
+      } else {
+        r.failed = true;
+        emit({ ...a, type: 'error', gen, run: r.id, phase: a.phase === 'crash' ? 'internal' : 'step' });
+      }
+    });
+    emit({ type: 'running', gen, running: false });
+  }
+
   // ------------------------------------------------------------ requests
+  /** A trainer call that has not answered after this long is given up. */
+  const CALL_TIMEOUT_MS = 60_000;
+  let callSeq = 0;
+  /** trainer[method](...args) in the run's worker, between its steps (see
+   *  worker.js, CALLABLE); resolves to the plain result, rejects with an
+   *  Error carrying the worker's message. */
+  function call(runId, method, ...args) {
+    const w = workers.get(runId);
+    if (!w || !runs.some((r) => r.id === runId)) {
+      return Promise.reject(new Error(`the ${runId} run is not part of the current comparison`));
+    }
+    const req = ++callSeq;
+    const myGen = gen;
+    const answer = waitFor(w, (x) => (x.type === 'call-result' && x.req === req) || (x.type === 'error' && x.phase === 'crash'));
+    send(w, { type: 'call', gen: myGen, req, method, args });
+    // A call waits its turn behind the run's steps; one that never settles
+    // (a GPU read-back that never returns) must not hold its caller for ever.
+    let timer;
+    const timeout = new Promise((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`${method} on the ${runId} run did not answer within ${CALL_TIMEOUT_MS / 1000} s`)),
+        CALL_TIMEOUT_MS,
+      );
+    });
+    return Promise.race([answer, timeout])
+      .finally(() => clearTimeout(timer))
+      .then((x) => {
+        if (x.type === 'error') throw new Error(x.message);
+        if (x.error !== undefined) throw new Error(x.error);
+        return x.data;
+      });
+  }
+
   function forward(type, msg) {
     const w = workers.get(msg.run);
     if (!w || !runs.some((r) => r.id === msg.run)) {
@@ -337,7 +433,11 @@ export function createRace({ url, emit }) {
     reset,
     start,
     pause,
+    stepOnce,
     diagnostics: (msg) => forward('diagnostics', msg),
+    call,
+    /** Ids of the runs of the current comparison ('sgd', 'adam', 'rngd'), once they are built. */
+    runIds: () => runs.map((r) => r.id),
     loseDevice: (msg) => forward('lose-device', msg),
     /** Messages in the shape of the old single worker's: the debugging handle's `send`. */
     handle(msg) {
@@ -348,6 +448,8 @@ export function createRace({ url, emit }) {
           return start(msg);
         case 'pause':
           return pause(msg);
+        case 'step-once':
+          return stepOnce(msg);
         case 'diagnostics':
           return forward('diagnostics', msg);
         case 'lose-device':

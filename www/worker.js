@@ -24,21 +24,25 @@
 //   {type:'selftest'}                            run gpuSelfTest() (the page asks one worker only)
 //   {type:'reset', gen, run, config}              build a fresh trainer (stopped)
 //   {type:'step', gen, seq, n, snapshot}          lock-step slice: n steps, then a snapshot if asked
-//   {type:'free', gen, evalEvery}                 free-running until pause or reset
+//   {type:'free', gen, evalEvery, stepsPerSlice}  free-running until pause or reset (stepsPerSlice null: adaptive)
 //   {type:'pause', gen}                           ends the free-running loop; answered by 'paused'
 //   {type:'diagnostics', gen, layer, req}         geometry of one layer
 //   {type:'lose-device', gen}                     TEST HOOK: destroy the GPU device (trainer.loseDevice())
+//   {type:'call', gen, req, method, args}         trainer[method](...args) on the lock, for the page's views;
+//                                                only the methods in CALLABLE (read-only ones)
 // worker → page
 //   {type:'progress', message}                    while loading
 //   {type:'ready', version, trainLen, testLen, defaults:{optimizer: lr}, presets}
 //   {type:'gpu', report}                          gpuSelfTest() result (see web.rs)
 //   {type:'reset-done', gen, run, lr, layers, batchesPerEpoch, backend, preset}
 //   {type:'stepped', gen, seq, run, steps, stepMs, stepsPerSec, snapshot?, backend, timings}
-//   {type:'point', gen, run, snapshot, stepsPerSec, wallStepsPerSec, backend, timings}  free-running
+//   {type:'point', gen, run, snapshot, stepsPerSec, wallStepsPerSec, trackedSeconds, backend, timings}  free-running
+//                                                 (trackedSeconds: CPU time spent tracking a metric for the views, left out of the run's pace and seconds)
 //   {type:'paused', gen, run, steps}
 //   {type:'backend', gen, run, backend, step}     the backend changed (device lost)
 //   {type:'diagnostics', gen, run, layer, req, step, ms, data | error}
 //   {type:'lose-device-done', gen, run, backend | error}
+//   {type:'call-result', gen, run, req, data | error}   the call's result, plain (Maps → objects, typed arrays kept)
 //   {type:'error', gen, run, phase, message, seq?, step?}  phase: init | config | step | internal
 //
 // `gen` is the reset generation chosen by the page; the page drops answers of
@@ -56,7 +60,7 @@ const GPU_TIMEOUT_MS = 30_000;
 let wasm = null; // the imported module
 let data = null; // Dataset
 let gen = 0;
-/** The run: {id, gen, trainer, failed, steps, busyMs, rate, mark, lock, backend}; null before a reset. */
+/** The run: {id, gen, optimizer, trainer, failed, steps, busyMs, rate, mark, lock, backend}; null before a reset. */
 let run = null;
 /** The free-running loop in progress: {gen, stop, done}; null when none. */
 let free = null;
@@ -73,11 +77,20 @@ function messageOf(e) {
   }
 }
 
-/** wasm-bindgen may hand back a Map for a Rust map; the page wants plain data. */
+/** wasm-bindgen may hand back a Map for a Rust map; the page wants plain
+ *  data that survives postMessage. Typed arrays (pixels, eigenvectors) stay
+ *  typed: they are cheap to clone and the page draws from them directly. */
 function plain(obj) {
-  if (obj instanceof Map) return Object.fromEntries(obj);
-  return { ...obj };
+  if (obj instanceof Map) return Object.fromEntries([...obj].map(([k, v]) => [k, plain(v)]));
+  if (obj == null || typeof obj !== 'object' || ArrayBuffer.isView(obj)) return obj;
+  if (Array.isArray(obj)) return obj.map(plain);
+  return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, plain(v)]));
 }
+
+/** Trainer methods the page may call through `call`: the ones that read the
+ *  run without changing it. Stepping, resets and the device hook keep their
+ *  own messages, so the coordinator always knows each run's step. */
+const CALLABLE = new Set(['diagnostics', 'neuron', 'inputEigenvectors', 'predict', 'exportWeights', 'config', 'backend', 'timings']);
 
 /** Runs the WebGPU self-test and reports it; never throws. A missing adapter
  *  is an expected outcome (console.warn, not console.error). */
@@ -256,6 +269,8 @@ async function reset(msg) {
   run = {
     id: msg.run,
     gen: msg.gen,
+    optimizer: msg.config?.optimizer ?? 'sgd',
+    trackedMs: 0, // CPU time spent tracking a metric for the views (SGD, Adam)
     trainer,
     failed: false,
     steps: 0,
@@ -294,15 +309,28 @@ function fail(r, e, extra = {}) {
   post({ type: 'error', gen: r.gen, run: r.id, phase: 'step', message: messageOf(e), step: r.steps, ...extra });
 }
 
-/** n steps on the run's lock; the compute time goes to busyMs. Throws what step throws. */
+/** Seconds this run has spent learning a metric it does not step with: the
+ *  one SGD and Adam track for the geometry view (`track_metric`); 0 for RNGD,
+ *  whose metric is part of its step. */
+function trackingSeconds(r, trainer) {
+  if (r.optimizer === 'rngd' || typeof trainer.timings !== 'function') return 0;
+  return plain(trainer.timings()).metric_update ?? 0;
+}
+
+/** n steps on the run's lock; the compute time goes to busyMs, without the
+ *  time spent tracking a metric for the views, so that the pace of SGD and
+ *  Adam is their own. Throws what step throws. */
 async function stepRun(r, n) {
   let ms = 0;
   await use(r, async (trainer) => {
+    const tracked = trackingSeconds(r, trainer);
     const t = performance.now();
     try {
       await trainer.step(n);
     } finally {
-      ms = performance.now() - t;
+      const trackedMs = 1000 * (trackingSeconds(r, trainer) - tracked);
+      r.trackedMs += trackedMs;
+      ms = performance.now() - t - trackedMs;
       checkBackend(r);
     }
   });
@@ -373,11 +401,12 @@ function startFree(msg) {
   const r = run;
   if (free || !r || r.failed || r.gen !== msg.gen) return;
   const evalEvery = Math.max(1, Math.floor(msg.evalEvery || 25));
+  const fixed = Number.isInteger(msg.stepsPerSlice) && msg.stepsPerSlice >= 1 ? msg.stepsPerSlice : null;
   const me = { gen: msg.gen, stop: false, done: null };
   free = me;
   me.done = (async () => {
-    let chunk = 1;
-    let wall = { time: performance.now(), steps: r.steps };
+    let chunk = fixed ?? 1;
+    let wall = { time: performance.now(), steps: r.steps, trackedMs: r.trackedMs };
     try {
       while (!me.stop && !r.failed && r.gen === gen) {
         const n = Math.min(chunk, evalEvery - (r.steps % evalEvery));
@@ -388,7 +417,7 @@ function startFree(msg) {
           if (r.gen === gen) fail(r, e);
           break;
         }
-        if (n === chunk) {
+        if (n === chunk && fixed == null) {
           if (ms > 1.5 * SLICE_MS && chunk > 1) chunk = Math.max(1, Math.floor(chunk / 2));
           else if (ms < 0.5 * SLICE_MS) chunk = Math.min(evalEvery, chunk * 2);
         }
@@ -401,8 +430,10 @@ function startFree(msg) {
             break;
           }
           const now = performance.now();
-          const wallStepsPerSec = now > wall.time ? (1000 * (r.steps - wall.steps)) / (now - wall.time) : 0;
-          wall = { time: now, steps: r.steps };
+          // Without the time spent tracking a metric for the views (SGD, Adam).
+          const spent = now - wall.time - (r.trackedMs - wall.trackedMs);
+          const wallStepsPerSec = spent > 0 ? (1000 * (r.steps - wall.steps)) / spent : 0;
+          wall = { time: now, steps: r.steps, trackedMs: r.trackedMs };
           post({
             type: 'point',
             gen: r.gen,
@@ -410,6 +441,7 @@ function startFree(msg) {
             snapshot,
             stepsPerSec: r.rate,
             wallStepsPerSec,
+            trackedSeconds: r.trackedMs / 1000,
             backend: r.backend,
             timings: timingsOf(r.trainer),
           });
@@ -454,6 +486,37 @@ async function diagnostics(msg) {
     post({ ...base, step: r.steps, failed: r.failed, ms: performance.now() - t, data: d });
   } catch (e) {
     post({ ...base, step: r.steps, failed: r.failed, error: messageOf(e) });
+  }
+}
+
+/** A generic read of the run (see CALLABLE), queued on the lock like every
+ *  other trainer call; answers on its own, like diagnostics. */
+async function call(msg) {
+  const r = run;
+  const base = { type: 'call-result', gen: msg.gen, run: r?.id ?? null, req: msg.req };
+  if (!r || r.gen !== msg.gen) {
+    post({ ...base, error: 'this run is not part of the current comparison' });
+    return;
+  }
+  if (!CALLABLE.has(msg.method)) {
+    post({ ...base, error: `the page may not call trainer.${msg.method}` });
+    return;
+  }
+  if (typeof r.trainer[msg.method] !== 'function') {
+    post({ ...base, error: `this build of the wasm package has no trainer.${msg.method}: rebuild www/pkg` });
+    return;
+  }
+  try {
+    const data = await use(r, async (trainer) => {
+      try {
+        return plain(await trainer[msg.method](...(msg.args ?? [])));
+      } finally {
+        checkBackend(r);
+      }
+    });
+    post({ ...base, step: r.steps, data });
+  } catch (e) {
+    post({ ...base, step: r.steps, error: messageOf(e) });
   }
 }
 
@@ -502,6 +565,9 @@ async function handle(msg) {
       break;
     case 'lose-device':
       loseDevice(msg);
+      break;
+    case 'call':
+      call(msg);
       break;
     default:
       post({ type: 'error', gen, run: run?.id ?? null, phase: 'internal', message: `Unknown message type: ${msg.type}` });

@@ -57,6 +57,12 @@ export function collectErrors(page) {
   return errors;
 }
 
+/** The path of artifact `name`, its folder created. */
+export function artifactPath(name) {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  return path.join(ARTIFACTS, name);
+}
+
 export async function screenshot(page, name) {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   const file = path.join(ARTIFACTS, name);

@@ -212,12 +212,12 @@ test('the geometry view draws the metric spectra and the selectors ν', { timeou
     await waitForGeometry(page, { run: 'rngd', layer: 3 });
     assert.match(await page.getByTestId('condition-text').innerText(), /shared 81 × 81 metric/);
 
-    // SGD learns no metric: its last minibatch's RFIM, singular with 50 samples.
+    // SGD steps without a metric but tracks RNGD's read-only: full rank, like RNGD's.
     await page.getByTestId('geo-layer').selectOption('1');
     await page.getByTestId('geo-run').selectOption('sgd');
     await waitForGeometry(page, { run: 'sgd', layer: 1 });
-    assert.match(await page.getByTestId('geo-meta').innerText(), /RFIM of SGD's last minibatch/);
-    assert.match(await page.getByTestId('condition-text').innerText(), /singular/);
+    assert.match(await page.getByTestId('geo-meta').innerText(), /tracked read-only beside SGD/);
+    assert.match(await page.getByTestId('condition-text').innerText(), /median κ = [\d.]+/);
 
     await page.getByTestId('pause').click();
     await page.getByTestId('geo-run').selectOption('rngd');

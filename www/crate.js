@@ -1,0 +1,26 @@
+// The wasm package on the page's main thread, loaded once: not for training
+// (each run trains in its own worker) but for the crate's own word on the
+// settings before anything starts: checkConfig (the limits Trainer.create
+// enforces), defaultConfig (what an empty field means) and rngdPresets.
+// One source of truth: the page never copies a limit or a default.
+
+let loading = null;
+
+/** Resolves to {checkConfig(config, trainRows), defaultConfig(optimizer), rngdPresets()};
+ *  rejects when the package cannot be loaded (the workers report that too). */
+export function loadCrate() {
+  loading ??= (async () => {
+    const wasm = await import('./pkg/rngd_lab.js');
+    await wasm.default();
+    const has = (name) => typeof wasm[name] === 'function';
+    return {
+      /** null when valid, else {field, message} (field: the config path, or null). */
+      checkConfig: has('checkConfig') ? (config, trainRows) => wasm.checkConfig(config, trainRows) ?? null : null,
+      defaultConfig: (optimizer) => wasm.defaultConfig(optimizer),
+      rngdPresets: () => (has('rngdPresets') ? [...wasm.rngdPresets()] : []),
+      /** A drawing's RGBA pixels → Float32Array(784), MNIST-like; throws "draw something first…" when empty. */
+      preprocessDigit: (rgba, width, height) => wasm.preprocessDigit(rgba, width, height),
+    };
+  })();
+  return loading;
+}
