@@ -3,6 +3,7 @@
 // every run's class probabilities for it, asked of each run's worker through
 // race.call(runId, 'predict', pixels) while you draw.
 
+import { rgbOf } from './canvas.js';
 import { loadCrate } from './crate.js';
 import { fetchBytes } from './mnist.js';
 import { runDef } from './state.js';
@@ -142,7 +143,7 @@ export function createDrawView(root, { race, label = (id) => runDef(id)?.label ?
     small.width = small.height = SIDE;
     const sctx = small.getContext('2d');
     const data = sctx.createImageData(SIDE, SIDE);
-    const rgb = parseColour(ink());
+    const rgb = rgbOf(ink());
     for (let k = 0; k < SIDE * SIDE; k++) data.data.set([...rgb, img[k]], 4 * k);
     sctx.putImageData(data, 0, 0);
     ctx.imageSmoothingEnabled = true;
@@ -224,7 +225,7 @@ export function createDrawView(root, { race, label = (id) => runDef(id)?.label ?
 
   function showPreview(px) {
     const img = pctx.createImageData(SIDE, SIDE);
-    const rgb = parseColour(ink());
+    const rgb = rgbOf(ink());
     for (let k = 0; k < SIDE * SIDE; k++) img.data.set([...rgb, Math.round(255 * px[k])], 4 * k);
     pctx.putImageData(img, 0, 0);
   }
@@ -311,14 +312,6 @@ export function createDrawView(root, { race, label = (id) => runDef(id)?.label ?
     /** Ask again now (e.g. after new points), if there is a drawing. */
     refresh: () => pixels && schedule(true),
   };
-}
-
-/** [r, g, b] of a CSS colour as the canvas resolves it. */
-function parseColour(css) {
-  const c = document.createElement('canvas').getContext('2d');
-  c.fillStyle = css;
-  c.fillRect(0, 0, 1, 1);
-  return Array.from(c.getImageData(0, 0, 1, 1).data.subarray(0, 3));
 }
 
 /** The bundled test digits (the same files the workers train and test on). */

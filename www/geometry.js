@@ -22,6 +22,7 @@
 import { createOverview } from './geometry/overview.js';
 import { createInputPanel, createNeuronPanel } from './geometry/detail.js';
 import { digitTile } from './geometry/images.js';
+import { hidpi } from './canvas.js';
 import { onSchemeChange, theme } from './geometry/theme.js';
 
 const MARGIN = { left: 58, right: 86, top: 8, bottom: 30 };
@@ -106,18 +107,9 @@ function median(xs) {
  *  digits), which come off its left margin so that the columns stay aligned
  *  with the full-width plots. */
 function prepare(canvas, cssHeight, less = 0) {
-  const dpr = window.devicePixelRatio || 1;
   const w = Math.max(240, Math.floor(canvas.parentElement.clientWidth) - less);
   const h = cssHeight;
-  if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
-    canvas.width = Math.round(w * dpr);
-    canvas.height = Math.round(h * dpr);
-  }
-  canvas.style.width = `${w}px`;
-  canvas.style.height = `${h}px`;
-  const ctx = canvas.getContext('2d');
-  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-  ctx.clearRect(0, 0, w, h);
+  const ctx = hidpi(canvas, w, h);
   ctx.font = FONT;
   ctx.fillStyle = TEXT;
   ctx.strokeStyle = TEXT;
@@ -492,14 +484,7 @@ export function createGeometryView(root, { onChange, race }) {
 
   /** The batch's digits beside the ν map's rows, at the same heights. */
   function drawDigits(d, height, plotY, rowH) {
-    const dpr = window.devicePixelRatio || 1;
-    digitsCanvas.width = Math.round(DIGITS_W * dpr);
-    digitsCanvas.height = Math.round(height * dpr);
-    digitsCanvas.style.width = `${DIGITS_W}px`;
-    digitsCanvas.style.height = `${height}px`;
-    const ctx = digitsCanvas.getContext('2d');
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.clearRect(0, 0, DIGITS_W, height);
+    const ctx = hidpi(digitsCanvas, DIGITS_W, height);
     const rows = d?.nu?.length ?? 0;
     if (!rows || !d.batch_images?.length) return;
     const size = Math.max(4, Math.min(28, rowH - 1));

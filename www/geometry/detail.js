@@ -9,6 +9,7 @@
 //   input.refresh({run, label, layer})
 
 import { theme } from './theme.js';
+import { hidpi } from '../canvas.js';
 import { digitTile, scaled, vectorBars, vectorTile, PIXELS } from './images.js';
 import { fmt } from './overview.js';
 
@@ -21,15 +22,8 @@ const INFORMATIVE = 12;
 /** A log-scale plot of `eigenvalues` (largest first) on `canvas`. */
 export function drawSpectrum(canvas, eigenvalues, height = 150) {
   const colors = theme();
-  const dpr = window.devicePixelRatio || 1;
   const w = Math.max(220, Math.floor(canvas.parentElement.clientWidth));
-  canvas.width = Math.round(w * dpr);
-  canvas.height = Math.round(height * dpr);
-  canvas.style.width = `${w}px`;
-  canvas.style.height = `${height}px`;
-  const ctx = canvas.getContext('2d');
-  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-  ctx.clearRect(0, 0, w, height);
+  const ctx = hidpi(canvas, w, height);
   ctx.font = '11px system-ui, sans-serif';
   const plot = { x: 52, y: 8, w: w - 76, h: height - 34 };
   const top = Math.max(...eigenvalues);

@@ -3,20 +3,13 @@
 // eigenvectors of hidden neurons as bar plots.
 
 import { rgbOf, theme } from './theme.js';
+import { hidpi, tile28 as tile, SIDE } from '../canvas.js';
 
-export const SIDE = 28;
+/** A visible canvas of `size` CSS pixels showing `source` (a 28×28 tile) crisply. */
+export { crisp as scaled } from '../canvas.js';
+
+export { SIDE };
 export const PIXELS = SIDE * SIDE;
-
-/** A 28×28 canvas of RGBA data made by `rgbaAt(pixel) → [r, g, b, a]`. */
-function tile(rgbaAt) {
-  const c = document.createElement('canvas');
-  c.width = SIDE;
-  c.height = SIDE;
-  const img = new ImageData(SIDE, SIDE);
-  for (let p = 0; p < PIXELS; p++) img.data.set(rgbaAt(p), 4 * p);
-  c.getContext('2d').putImageData(img, 0, 0);
-  return c;
-}
 
 /** Digit `row` of `images` (Uint8Array, rows × 784, 0–255) as a 28×28 canvas: ink on the card. */
 export function digitTile(images, row, colors = theme()) {
@@ -40,34 +33,12 @@ export function vectorTile(vector, colors = theme()) {
   });
 }
 
-/** A visible canvas of `size` CSS pixels showing `source` (a 28×28 tile) crisply. */
-export function scaled(source, size, label) {
-  const dpr = window.devicePixelRatio || 1;
-  const c = document.createElement('canvas');
-  c.width = Math.round(size * dpr);
-  c.height = Math.round(size * dpr);
-  c.style.width = `${size}px`;
-  c.style.height = `${size}px`;
-  const ctx = c.getContext('2d');
-  ctx.imageSmoothingEnabled = false;
-  ctx.drawImage(source, 0, 0, c.width, c.height);
-  c.setAttribute('role', 'img');
-  c.setAttribute('aria-label', label);
-  return c;
-}
-
 /** An eigenvector of a hidden neuron's metric (inputs, then the bias) as a bar plot. */
 export function vectorBars(vector, width, height, label, colors = theme()) {
-  const dpr = window.devicePixelRatio || 1;
   const c = document.createElement('canvas');
-  c.width = Math.round(width * dpr);
-  c.height = Math.round(height * dpr);
-  c.style.width = `${width}px`;
-  c.style.height = `${height}px`;
   c.setAttribute('role', 'img');
   c.setAttribute('aria-label', label);
-  const ctx = c.getContext('2d');
-  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  const ctx = hidpi(c, width, height);
   const n = vector.length;
   const max = Math.max(1e-30, ...vector.map(Math.abs));
   const mid = height / 2;

@@ -10,6 +10,7 @@
 //   ov.select(index | null)                // mark the neuron whose panel is open
 
 import { theme } from './theme.js';
+import { hidpi } from '../canvas.js';
 
 const MAPS = ['condition', 'max', 'trace'];
 const VIRIDIS = ['#440154', '#482878', '#3e4989', '#31688e', '#26828e', '#1f9e89', '#35b779', '#6ece58', '#b5de2b', '#fde725'];
@@ -64,14 +65,7 @@ export function createOverview(figure, { onOpen }) {
       const w = Math.max(90, Math.floor(canvas.parentElement.clientWidth));
       const cell = Math.max(6, Math.floor(w / c));
       const h = cell * rows;
-      const dpr = window.devicePixelRatio || 1;
-      canvas.width = Math.round(c * cell * dpr);
-      canvas.height = Math.round(h * dpr);
-      canvas.style.width = `${c * cell}px`;
-      canvas.style.height = `${h}px`;
-      const ctx = canvas.getContext('2d');
-      ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-      ctx.clearRect(0, 0, c * cell, h);
+      const ctx = hidpi(canvas, c * cell, h);
       if (!n) continue;
       const logs = values.map((v) => (v[m] != null && v[m] > 0 && Number.isFinite(v[m]) ? Math.log10(v[m]) : null));
       const finite = logs.filter((x) => x != null);

@@ -40,13 +40,5 @@ export function onSchemeChange(redraw) {
   window.matchMedia?.('(prefers-color-scheme: dark)').addEventListener?.('change', redraw);
 }
 
-const probe = document.createElement('canvas').getContext('2d');
-/** Any CSS colour as [r, g, b] (0–255), through the canvas's own parser. */
-export function rgbOf(css) {
-  probe.fillStyle = '#000';
-  probe.fillStyle = css;
-  const s = probe.fillStyle;
-  if (s.startsWith('#')) return [1, 3, 5].map((i) => parseInt(s.slice(i, i + 2), 16));
-  const m = s.match(/[\d.]+/g) ?? ['0', '0', '0'];
-  return m.slice(0, 3).map(Number);
-}
+/** Any CSS colour as [r, g, b] (0–255). */
+export { rgbOf } from '../canvas.js';

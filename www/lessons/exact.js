@@ -3,30 +3,15 @@
 // Computed by the crate (src/lessons/exact.rs: the crate's MLP, crate::fisher's
 // closed forms and RNGD's own preconditioner); this module only draws.
 
-import { Axes, keepDrawn, control, fillTable, fmt } from './plot.js';
+import { Axes, html, keepDrawn, control, fillTable, fmt } from './plot.js';
 import { showError } from './index.js';
+import { rgbOf } from '../canvas.js';
 
 const STEPS = [
   { id: 'gradient', label: 'gradient g', color: 0 },
   { id: 'exact', label: 'exact NG (F + εI)⁻¹g', color: 4 },
   { id: 'rngd', label: 'RNGD blocks', color: 1 },
 ];
-
-/** Any CSS colour as [r, g, b], through the canvas's own parser. */
-function rgb(css) {
-  const ctx = rgb.ctx ?? (rgb.ctx = document.createElement('canvas').getContext('2d'));
-  ctx.clearRect(0, 0, 1, 1);
-  ctx.fillStyle = '#000';
-  ctx.fillStyle = css;
-  ctx.fillRect(0, 0, 1, 1);
-  return [...ctx.getImageData(0, 0, 1, 1).data.slice(0, 3)];
-}
-
-function html(strings) {
-  const t = document.createElement('template');
-  t.innerHTML = strings;
-  return t.content;
-}
 
 export async function mount(article, compute) {
   article.append(
@@ -192,8 +177,8 @@ export async function mount(article, compute) {
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     const cs = getComputedStyle(matCanvas);
     const v = (n, d) => cs.getPropertyValue(n).trim() || d;
-    const lo = rgb(v('--lesson-heat-lo', '#fff'));
-    const hi = rgb(v('--lesson-heat-hi', '#0072b2'));
+    const lo = rgbOf(v('--lesson-heat-lo', '#fff'));
+    const hi = rgbOf(v('--lesson-heat-hi', '#0072b2'));
     const shade = (t) => `rgb(${lo.map((a, i) => Math.round(a + (hi[i] - a) * t)).join(',')})`;
     const text = v('--lesson-text', '#0f172a');
     const grid = v('--lesson-muted', '#64748b');

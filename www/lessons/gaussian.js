@@ -2,7 +2,7 @@
 // with the scale written as σ, log σ or the precision τ = 1/σ². Computed by
 // the crate (src/lessons/gaussian.rs); this module only draws.
 
-import { Axes, keepDrawn, mix, control, fillTable, fmt, extent } from './plot.js';
+import { Axes, html, keepDrawn, mix, control, fillTable, fmt, extent } from './plot.js';
 import { showError } from './index.js';
 
 const SCALES = [
@@ -13,11 +13,6 @@ const SCALES = [
 const PHI = { sigma: 'σ', log_sigma: 'log σ', precision: 'τ = 1/σ²' };
 const DASH = { sigma: [], log_sigma: [7, 4], precision: [2, 3] };
 
-function html(strings) {
-  const t = document.createElement('template');
-  t.innerHTML = strings;
-  return t.content;
-}
 
 export async function mount(article, compute) {
   article.append(

@@ -2,14 +2,9 @@
 // gradient descent, shown step by step on a Bernoulli or a Gaussian. Computed
 // by the crate (src/lessons/mirror.rs); this module only draws.
 
-import { Axes, keepDrawn, control, fillTable, fmt, extent } from './plot.js';
+import { Axes, html, keepDrawn, control, fillTable, fmt, extent } from './plot.js';
 import { showError } from './index.js';
 
-function html(s) {
-  const t = document.createElement('template');
-  t.innerHTML = s;
-  return t.content;
-}
 
 const vec = (v) => (v.length === 1 ? fmt(v[0], 6) : `(${v.map((x) => fmt(x, 5)).join(', ')})`);
 

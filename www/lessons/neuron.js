@@ -3,8 +3,9 @@
 // whitened inputs. Computed by the crate (src/lessons/neuron.rs) on the
 // bundled digits; this module only draws.
 
-import { Axes, keepDrawn, control, fillTable, fmt, extent } from './plot.js';
+import { Axes, html, keepDrawn, control, fillTable, fmt, extent } from './plot.js';
 import { showError } from './index.js';
+import { crisp, rgbOf, tile28 } from '../canvas.js';
 
 // GD in SGD's colour, NGD in RNGD's (lessons.css), whitening in a third; the
 // line style tells them apart without colour.
@@ -13,43 +14,11 @@ const METHODS = [
   { id: 'ngd', label: 'NGD (RFIM)', color: 1, dash: [7, 3] },
   { id: 'white', label: 'whitened GD', color: 2, dash: [2, 3] },
 ];
-const SIDE = 28;
 
-function html(strings) {
-  const t = document.createElement('template');
-  t.innerHTML = strings;
-  return t.content;
-}
 
 /** A 28×28 image as a canvas of `size` CSS pixels: `rgbaAt(p)` → [r, g, b, a]. */
-function tile(rgbaAt, size, label) {
-  const src = document.createElement('canvas');
-  src.width = SIDE;
-  src.height = SIDE;
-  const img = new ImageData(SIDE, SIDE);
-  for (let p = 0; p < SIDE * SIDE; p++) img.data.set(rgbaAt(p), 4 * p);
-  src.getContext('2d').putImageData(img, 0, 0);
-  const dpr = window.devicePixelRatio || 1;
-  const c = document.createElement('canvas');
-  c.width = Math.round(size * dpr);
-  c.height = Math.round(size * dpr);
-  c.style.width = `${size}px`;
-  c.style.height = `${size}px`;
-  const ctx = c.getContext('2d');
-  ctx.imageSmoothingEnabled = false;
-  ctx.drawImage(src, 0, 0, c.width, c.height);
-  c.setAttribute('role', 'img');
-  c.setAttribute('aria-label', label);
-  return c;
-}
+const tile = (rgbaAt, size, label) => crisp(tile28(rgbaAt), size, label);
 
-function rgb(css) {
-  const ctx = rgb.ctx ?? (rgb.ctx = document.createElement('canvas').getContext('2d'));
-  ctx.fillStyle = '#000';
-  ctx.fillStyle = css;
-  ctx.fillRect(0, 0, 1, 1);
-  return [...ctx.getImageData(0, 0, 1, 1).data.slice(0, 3)];
-}
 
 export async function mount(article, compute) {
   article.append(
@@ -231,8 +200,8 @@ export async function mount(article, compute) {
   function drawImages() {
     const box = article.querySelector('[data-role="weights"]');
     const cs = getComputedStyle(lossCanvas);
-    const pos = rgb(cs.getPropertyValue('--lesson-c5').trim() || '#e69f00');
-    const neg = rgb(cs.getPropertyValue('--lesson-c1').trim() || '#0072b2');
+    const pos = rgbOf(cs.getPropertyValue('--lesson-c5').trim() || '#e69f00');
+    const neg = rgbOf(cs.getPropertyValue('--lesson-c1').trim() || '#0072b2');
     box.replaceChildren();
     for (const m of METHODS) {
       const r = result.methods.find((x) => x.id === m.id);
@@ -250,7 +219,7 @@ export async function mount(article, compute) {
       fig.append(cap);
       box.append(fig);
     }
-    const ink = rgb(getComputedStyle(article).color);
+    const ink = rgbOf(getComputedStyle(article).color);
     for (const [role, list] of [['nearest', result.nu.nearest], ['farthest', result.nu.farthest]]) {
       const el = article.querySelector(`[data-role="${role}"]`);
       el.replaceChildren();

@@ -4,6 +4,8 @@
 // apply here too. Each plot is redrawn from its data on resize and on a
 // change of colour scheme.
 
+import { rgbOf } from '../canvas.js';
+
 /** The lesson palette, read from the computed style of `el`. */
 export function palette(el) {
   const cs = getComputedStyle(el);
@@ -32,26 +34,10 @@ export function keepDrawn(canvas, draw) {
   matchMedia('(prefers-color-scheme: dark)').addEventListener('change', draw);
 }
 
-const parsed = new Map();
-
-/** [r, g, b] of any CSS colour, through a 1-pixel canvas (cached: a heat map asks thousands of times). */
-function parseColor(c) {
-  let rgb = parsed.get(c);
-  if (!rgb) {
-    const ctx = parseColor.ctx ?? (parseColor.ctx = new OffscreenCanvas(1, 1).getContext('2d', { willReadFrequently: true }));
-    ctx.clearRect(0, 0, 1, 1);
-    ctx.fillStyle = c;
-    ctx.fillRect(0, 0, 1, 1);
-    rgb = [...ctx.getImageData(0, 0, 1, 1).data.slice(0, 3)];
-    parsed.set(c, rgb);
-  }
-  return rgb;
-}
-
 /** A colour between `lo` (t = 0) and `hi` (t = 1). */
 export function mix(lo, hi, t) {
-  const a = parseColor(lo);
-  const b = parseColor(hi);
+  const a = rgbOf(lo);
+  const b = rgbOf(hi);
   const u = Math.min(1, Math.max(0, t));
   return `rgb(${a.map((x, i) => Math.round(x + (b[i] - x) * u)).join(',')})`;
 }
@@ -74,6 +60,13 @@ export function fmt(x, digits = 3) {
   const a = Math.abs(x);
   if (a >= 1e4 || a < 1e-3) return x.toExponential(digits - 1).replace('e+', 'e');
   return Number(x.toPrecision(digits)).toString();
+}
+
+/** A lesson's static markup (written in its own module, never from data) as a fragment. */
+export function html(markup) {
+  const t = document.createElement('template');
+  t.innerHTML = markup;
+  return t.content;
 }
 
 /**

@@ -2,14 +2,9 @@
 // form beside a Monte-Carlo estimate, and the samples ν selects. Computed by
 // the crate (src/lessons/relu.rs); this module only draws.
 
-import { Axes, keepDrawn, palette, mix, control, fillTable, fmt, extent } from './plot.js';
+import { Axes, html, keepDrawn, palette, mix, control, fillTable, fmt, extent } from './plot.js';
 import { showError } from './index.js';
 
-function html(s) {
-  const t = document.createElement('template');
-  t.innerHTML = s;
-  return t.content;
-}
 
 export async function mount(article, compute) {
   article.append(
