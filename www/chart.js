@@ -181,6 +181,33 @@ export function createChart(el, opts = {}) {
   tools.append(buttons);
   el.before(tools);
 
+  // Zoom and pan from the keyboard, as dragging does with a mouse: the plot
+  // takes focus; + and − zoom the x axis about its middle, ← and → pan by a
+  // quarter of the range, 0 (or Escape) shows everything.
+  el.tabIndex = 0;
+  el.setAttribute('role', 'group');
+  el.setAttribute('aria-label', `${name} chart: + and − zoom the x axis, arrow keys pan, 0 shows everything`);
+  el.addEventListener('keydown', (e) => {
+    if (xs.length < 2 || e.altKey || e.ctrlKey || e.metaKey) return;
+    const all = { min: xs[0], max: xs[xs.length - 1] };
+    const cur = zoom ?? all;
+    const span = cur.max - cur.min;
+    const mid = (cur.min + cur.max) / 2;
+    let next;
+    if (e.key === '+' || e.key === '=') next = { min: mid - span / 4, max: mid + span / 4 };
+    else if (e.key === '-' || e.key === '_') next = { min: mid - span, max: mid + span };
+    else if (e.key === 'ArrowLeft') next = { min: cur.min - span / 4, max: cur.max - span / 4 };
+    else if (e.key === 'ArrowRight') next = { min: cur.min + span / 4, max: cur.max + span / 4 };
+    else if (e.key === '0' || e.key === 'Escape') next = all;
+    else return;
+    e.preventDefault();
+    // Kept within the data: a range that covers it all is no zoom.
+    const width = Math.min(next.max - next.min, all.max - all.min);
+    const min = Math.max(all.min, Math.min(next.min, all.max - width));
+    if (width >= all.max - all.min) chart.resetZoom();
+    else chart.zoom(min, min + width);
+  });
+
   // ----------------------------------------------------------------- plot
   function yRange(u, min, max) {
     if (min == null || max == null || !Number.isFinite(min) || !Number.isFinite(max)) {

@@ -240,6 +240,26 @@ test('curves: empty axes, every series, log scale, smoothing, error view, legend
       assert.equal(await page.locator('#chart-loss').getAttribute('data-zoomed'), 'false');
     });
 
+    await t.test('the keyboard zooms and pans as the mouse does', async () => {
+      const range = () => page.evaluate(() => window.rngdLab.charts.loss.xRange());
+      const full = await range();
+      const span = full.max - full.min;
+      await page.locator('#chart-loss').focus();
+      await page.keyboard.press('+');
+      const inner = await range();
+      const mid = (full.min + full.max) / 2;
+      assert.ok(Math.abs(inner.min - (mid - span / 4)) < 1e-9 * span && Math.abs(inner.max - (mid + span / 4)) < 1e-9 * span, JSON.stringify(inner));
+      await page.keyboard.press('ArrowLeft');
+      const left = await range();
+      assert.ok(Math.abs(left.min - (inner.min - span / 8)) < 1e-9 * span, `panned ${JSON.stringify(left)}`);
+      await page.keyboard.press('ArrowLeft');
+      await page.keyboard.press('ArrowLeft');
+      assert.equal((await range()).min, full.min, 'panning stops at the first point');
+      await page.keyboard.press('0');
+      assert.deepEqual(await range(), full);
+      assert.equal(await page.locator('#chart-loss').getAttribute('data-zoomed'), 'false');
+    });
+
     await t.test('the curves export as CSV with every point and each run’s config', async () => {
       const { name, bytes } = await download(page, () => page.getByTestId('export-csv').click());
       assert.match(name, /^rngd-lab-curves-\d{8}-\d{6}\.csv$/);
