@@ -20,6 +20,8 @@ export function loadCrate() {
       rngdPresets: () => (has('rngdPresets') ? [...wasm.rngdPresets()] : []),
       /** A drawing's RGBA pixels → Float32Array(784), MNIST-like; throws "draw something first…" when empty. */
       preprocessDigit: (rgba, width, height) => wasm.preprocessDigit(rgba, width, height),
+      /** Gzipped or raw IDX test files → {n, images: Uint8Array (n×784), labels}, by the crate's parser. */
+      readDigits: (images, labels) => wasm.readDigits(images, labels),
     };
   })();
   return loading;

@@ -314,22 +314,12 @@ export function createDrawView(root, { race, label = (id) => runDef(id)?.label ?
   };
 }
 
-/** The bundled test digits (the same files the workers train and test on). */
+/** The bundled test digits (the same files the workers test on), read by the crate's IDX parser. */
 async function loadTestDigits() {
-  const [images, labels] = await Promise.all(
-    ['test-images-idx3-ubyte.gz', 'test-labels-idx1-ubyte.gz'].map(async (name) => gunzip(await fetchBytes(name))),
-  );
-  const view = new DataView(images.buffer, images.byteOffset);
-  const n = view.getUint32(4);
-  if (view.getUint32(0) !== 0x803 || view.getUint32(8) !== SIDE || view.getUint32(12) !== SIDE) {
-    throw new Error('the test images are not 28×28 IDX images');
-  }
-  return { n, images: images.subarray(16, 16 + n * SIDE * SIDE), labels: labels.subarray(8, 8 + n) };
-}
-
-/** Gzipped bytes inflated by the browser (the server may already have done it). */
-async function gunzip(bytes) {
-  if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes;
-  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
+  const [crate, images, labels] = await Promise.all([
+    loadCrate(),
+    fetchBytes('test-images-idx3-ubyte.gz'),
+    fetchBytes('test-labels-idx1-ubyte.gz'),
+  ]);
+  return crate.readDigits(images, labels);
 }

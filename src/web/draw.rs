@@ -17,6 +17,32 @@ pub fn preprocess_digit(rgba: &[u8], width: usize, height: usize) -> Result<Vec<
     digit::preprocess_rgba(rgba, width, height).map_err(|e| JsError::new(&e.to_string()))
 }
 
+/// MNIST digits for the draw view's "random test digit", read with the
+/// crate's own IDX parser (gzipped or raw, every check the training data gets):
+/// `{n, images: Uint8Array (n × 784, row-major, 0–255), labels: Uint8Array}`.
+/// Throws with the file's name when a file is not what it should be.
+#[wasm_bindgen(js_name = readDigits)]
+pub fn read_digits(images: &[u8], labels: &[u8]) -> Result<JsValue, JsError> {
+    use crate::data::{idx, CLASSES};
+    let err = |e: idx::IdxError| JsError::new(&e.to_string());
+    let images = idx::parse_images("test images", &idx::maybe_gunzip("test images", images).map_err(err)?, 28, 28)
+        .map_err(err)?;
+    let labels = idx::parse_labels("test labels", &idx::maybe_gunzip("test labels", labels).map_err(err)?, CLASSES)
+        .map_err(err)?;
+    let n = images.dims[0];
+    if labels.len() != n {
+        return Err(JsError::new(&format!("the test files disagree: {n} images but {} labels", labels.len())));
+    }
+    let out = js_sys::Object::new();
+    Reflect::set(&out, &"n".into(), &(n as u32).into())
+        .map_err(|_| JsError::new("readDigits: cannot build the result"))?;
+    Reflect::set(&out, &"images".into(), &js_sys::Uint8Array::from(images.data.as_slice()))
+        .map_err(|_| JsError::new("readDigits: cannot build the result"))?;
+    Reflect::set(&out, &"labels".into(), &js_sys::Uint8Array::from(labels.as_slice()))
+        .map_err(|_| JsError::new("readDigits: cannot build the result"))?;
+    Ok(out.into())
+}
+
 /// 784 pixels from JS: a Float32Array (or another typed array) or a plain array of numbers.
 fn pixels_from_js(pixels: &JsValue) -> Result<Vec<f32>, String> {
     if js_sys::Array::is_array(pixels) || js_sys::ArrayBuffer::is_view(pixels) {

@@ -93,6 +93,10 @@ pub struct RunArgs {
     /// timings single-core and comparable with the browser's.
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
+    /// SGD and Adam: learn RNGD's metric read-only beside the run, as the
+    /// page does for its geometry view (every 10 steps); bench shows its cost.
+    #[arg(long)]
+    pub track_metric: bool,
 }
 
 /// The data a run trains on: training, test and optional validation splits.
@@ -119,6 +123,7 @@ impl RunArgs {
             l2: self.l2,
             init_std: self.init_std,
             backend: self.backend,
+            track_metric: self.track_metric,
             ..TrainConfig::default()
         };
         c.adam.beta1 = self.beta1;
