@@ -127,6 +127,27 @@ impl Default for TrainConfig {
 
 /// The largest hidden width we accept; wider layers would only exhaust memory in a browser tab.
 pub const MAX_WIDTH: usize = 4096;
+/// The most hidden layers we accept. The paper's networks have 3 to 5; past a
+/// few dozen plain MLPs do not train at all, and every layer is a GPU dispatch.
+pub const MAX_DEPTH: usize = 64;
+/// The largest L2 coefficient: β·‖w‖² is added to the loss, and with β above 1
+/// the penalty, not the data, decides every step (1e300 overflows at step 1).
+pub const MAX_L2: f64 = 1.0;
+
+/// A number in a message as a person would write it: 1e300 rather than a
+/// 301-digit integer, 0.5 rather than 0.5000000000000001's cousins, NaN and inf as they are.
+pub struct Num(pub f64);
+
+impl std::fmt::Display for Num {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let a = self.0.abs();
+        if a.is_finite() && a != 0.0 && !(1e-4..1e6).contains(&a) {
+            write!(f, "{:e}", self.0)
+        } else {
+            write!(f, "{}", self.0)
+        }
+    }
+}
 
 /// `Ok` when `ok`, else the error for `field`.
 pub(crate) fn check(ok: bool, field: &'static str, msg: impl FnOnce() -> String) -> Result<(), ConfigError> {
@@ -151,15 +172,18 @@ impl TrainConfig {
     /// Checks every field; `train_rows` bounds the batch size.
     pub fn validate(&self, train_rows: usize) -> Result<(), ConfigError> {
         let lr = self.lr();
-        check(lr.is_finite() && lr > 0.0, "lr", || format!("lr must be a positive number, got {lr}"))?;
-        check(lr <= 100.0, "lr", || format!("lr {lr} is too large (at most 100)"))?;
+        check(lr.is_finite() && lr > 0.0, "lr", || format!("lr must be a positive number, got {}", Num(lr)))?;
+        check(lr <= 100.0, "lr", || format!("lr {} is too large (at most 100)", Num(lr)))?;
         check((0.0..1.0).contains(&self.momentum), "momentum", || {
-            format!("momentum must be in [0, 1), got {}", self.momentum)
+            format!("momentum must be in [0, 1), got {}", Num(self.momentum))
         })?;
         check(self.weight_decay.is_finite() && (0.0..1.0).contains(&self.weight_decay), "weight_decay", || {
-            format!("weight_decay must be in [0, 1), got {}", self.weight_decay)
+            format!("weight_decay must be in [0, 1), got {}", Num(self.weight_decay))
         })?;
         check(!self.hidden.is_empty(), "hidden", || "hidden must list at least one layer width".into())?;
+        check(self.hidden.len() <= MAX_DEPTH, "hidden", || {
+            format!("at most {MAX_DEPTH} hidden layers, got {}", self.hidden.len())
+        })?;
         check(self.hidden.iter().all(|&w| (1..=MAX_WIDTH).contains(&w)), "hidden", || {
             format!("every hidden width must be in 1..={MAX_WIDTH}, got {:?}", self.hidden)
         })?;
@@ -169,13 +193,17 @@ impl TrainConfig {
         check(self.arch == crate::model::Arch::Plain || self.batch >= 2, "batch", || {
             "batch norm (arch bna) needs a batch of at least 2".into()
         })?;
-        check(self.l2.is_finite() && self.l2 >= 0.0, "l2", || format!("l2 must be a number ≥ 0, got {}", self.l2))?;
+        check(self.l2.is_finite() && (0.0..=MAX_L2).contains(&self.l2), "l2", || {
+            format!("l2 must be in [0, {MAX_L2}], got {}", Num(self.l2))
+        })?;
         check(self.init_std.is_finite() && self.init_std > 0.0 && self.init_std <= 10.0, "init_std", || {
-            format!("init_std must be in (0, 10], got {}", self.init_std)
+            format!("init_std must be in (0, 10], got {}", Num(self.init_std))
         })?;
         self.activation.validate().map_err(|m| ConfigError::new("activation", m))?;
         self.adam.validate()?;
         self.rngd.validate()?;
+        self.rngd.validate_for(&self.sizes(crate::data::PIXELS, crate::data::CLASSES))?;
+        crate::memory::check(self)?;
         Ok(())
     }
 
@@ -216,6 +244,8 @@ mod tests {
         };
         // The field's path in the JSON config: the page shows the message next to that control.
         assert_eq!(field(|c| c.lr = Some(1e9)), "lr");
+        assert!(bad(|c| c.lr = Some(1e9)).contains("lr 1e9 is too large"));
+        assert!(bad(|c| c.l2 = 1e300).contains("l2 must be in [0, 1], got 1e300"));
         assert_eq!(field(|c| c.hidden = vec![80, 0]), "hidden");
         assert_eq!(field(|c| c.rngd.refresh = 0), "rngd.refresh");
         assert_eq!(field(|c| c.adam.beta2 = 1.0), "adam.beta2");

@@ -8,6 +8,7 @@
 //! - [`optim`]: the optimizers behind one trait;
 //! - [`backend`]: the CPU reference and the wgpu compute kernels;
 //! - [`train`]: the trainer the CLI and the page drive;
+//! - [`memory`]: the memory budget a config is checked against before anything is allocated;
 //! - [`lessons`]: the page's lessons, computed from JSON parameters;
 //! - `web`: the wasm-bindgen surface (wasm32 only).
 
@@ -19,6 +20,7 @@ pub mod diagnostics;
 pub mod fisher;
 pub mod lessons;
 pub mod linalg;
+pub mod memory;
 pub mod model;
 pub mod optim;
 pub mod par;

@@ -30,7 +30,8 @@ pub enum DigitError {
 /// the page draws on a transparent canvas, so a light stroke in dark mode and
 /// a dark one in light mode mean the same digit.
 pub fn preprocess_rgba(rgba: &[u8], width: usize, height: usize) -> Result<Vec<f32>, DigitError> {
-    let expected = width * height * 4;
+    // Checked: on wasm32 a usize is 32 bits, and 65536 × 65536 × 4 would wrap to 0.
+    let expected = width.saturating_mul(height).saturating_mul(4);
     if rgba.len() != expected {
         return Err(DigitError::BadLength { width, height, expected, got: rgba.len() });
     }
@@ -41,8 +42,9 @@ pub fn preprocess_rgba(rgba: &[u8], width: usize, height: usize) -> Result<Vec<f
 /// Preprocesses a drawing given as ink in [0, 1] per pixel (row-major,
 /// `width × height`) into 784 MNIST-like pixels in [0, 1], row-major 28×28.
 pub fn preprocess_ink(ink: &[f32], width: usize, height: usize) -> Result<Vec<f32>, DigitError> {
-    if ink.len() != width * height {
-        return Err(DigitError::BadLength { width, height, expected: width * height, got: ink.len() });
+    let expected = width.saturating_mul(height);
+    if ink.len() != expected {
+        return Err(DigitError::BadLength { width, height, expected, got: ink.len() });
     }
     let at = |x: usize, y: usize| ink[y * width + x].clamp(0.0, 1.0);
     // The box holds the ink above a fifth of the darkest: the faint fringe that

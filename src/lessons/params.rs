@@ -50,14 +50,17 @@ impl<'a> Params<'a> {
     /// A whole number in [lo, hi], or `default` when absent.
     pub fn usize_in(&self, field: &str, default: usize, lo: usize, hi: usize) -> Result<usize, String> {
         let Some(v) = self.get(field) else { return Ok(default) };
-        let n = v
+        // Compared as f64 before any cast: `1e300 as u64` would saturate and
+        // report a number the user never gave.
+        let x = v
             .as_u64()
-            .or_else(|| v.as_f64().filter(|x| x.fract() == 0.0 && *x >= 0.0).map(|x| x as u64))
+            .map(|n| n as f64)
+            .or_else(|| v.as_f64().filter(|x| x.fract() == 0.0))
             .ok_or_else(|| format!("{field} must be a whole number, got {v}"))?;
-        if n < lo as u64 || n > hi as u64 {
-            return Err(format!("{field} must be between {lo} and {hi}, got {n}"));
+        if x < lo as f64 || x > hi as f64 {
+            return Err(format!("{field} must be between {lo} and {hi}, got {v}"));
         }
-        Ok(n as usize)
+        Ok(x as usize)
     }
 
     /// One of `choices`, or `default` when absent.
@@ -108,5 +111,10 @@ mod tests {
         let e = Params::new(&json!({"etta": 1}), &["eta"]).err().unwrap();
         assert!(e.contains("\"etta\""), "{e}");
         assert!(Params::new(&json!([1]), &[]).is_err());
+        // The number given, not a saturated cast of it.
+        let v = json!({"steps": 1e300, "n": -3});
+        let p = Params::new(&v, &["steps", "n"]).unwrap();
+        assert_eq!(p.usize_in("steps", 5, 1, 10).unwrap_err(), "steps must be between 1 and 10, got 1e+300");
+        assert_eq!(p.usize_in("n", 5, 1, 10).unwrap_err(), "n must be between 1 and 10, got -3");
     }
 }

@@ -179,10 +179,10 @@ impl Activation {
     pub fn validate(&self) -> Result<(), String> {
         match *self {
             Activation::Prelu { leak } if !(0.0..1.0).contains(&leak) => {
-                Err(format!("PReLU leak must be in [0, 1), got {leak}"))
+                Err(format!("PReLU leak must be in [0, 1), got {}", crate::config::Num(leak)))
             }
             Activation::Elu { alpha } if !(alpha.is_finite() && alpha > 0.0) => {
-                Err(format!("ELU alpha must be a positive number, got {alpha}"))
+                Err(format!("ELU alpha must be a positive number, got {}", crate::config::Num(alpha)))
             }
             _ => Ok(()),
         }

@@ -4,7 +4,7 @@
 use ndarray::{Array2, Zip};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{check, ConfigError};
+use crate::config::{check, ConfigError, Num};
 
 /// The paper's setting: β1 0.9, β2 0.999, ε 1e-8.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -26,11 +26,11 @@ impl AdamConfig {
         let in_unit = |x: f64| x.is_finite() && (0.0..1.0).contains(&x);
         for (field, v) in [("adam.beta1", self.beta1), ("adam.beta2", self.beta2)] {
             check(in_unit(v), field, || {
-                format!("adam betas must be in [0, 1), got {} and {}", self.beta1, self.beta2)
+                format!("adam betas must be in [0, 1), got {} and {}", Num(self.beta1), Num(self.beta2))
             })?;
         }
-        check(self.eps.is_finite() && self.eps > 0.0, "adam.eps", || {
-            format!("adam eps must be a positive number, got {}", self.eps)
+        check(self.eps.is_finite() && self.eps > 0.0 && self.eps <= 1.0, "adam.eps", || {
+            format!("adam eps must be in (0, 1], got {}", Num(self.eps))
         })
     }
 
@@ -50,7 +50,8 @@ pub struct Adam {
 
 impl Adam {
     pub fn precondition(&mut self, updates: &mut [Array2<f32>]) {
-        self.t += 1;
+        // Saturating: past 2³¹ steps βᵗ is 0 in f32 anyway, and a wrap would flip its sign.
+        self.t = self.t.saturating_add(1);
         let (b1, b2, eps) = (self.config.beta1 as f32, self.config.beta2 as f32, self.config.eps as f32);
         let c1 = 1.0 - b1.powi(self.t);
         let c2 = 1.0 - b2.powi(self.t);

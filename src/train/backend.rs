@@ -9,6 +9,7 @@ use super::{TrainError, Trainer};
 use crate::backend::gpu::{GpuContext, GpuEngine};
 use crate::config::{BackendChoice, TrainConfig};
 use crate::data::Dataset;
+use crate::memory;
 
 /// Which backend really trains a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -52,6 +53,18 @@ impl Trainer {
                 t.backend = BackendInfo::cpu(format!("auto: {why}; training on the CPU"));
                 return Ok(t);
             }
+        }
+        // The engine's buffers against WebGPU's default limits (those the device
+        // is opened with), before a device is opened for a network that cannot fit.
+        let (train_rows, test_rows) = (t.data.train.len(), t.data.test.len());
+        if let Err(e) = memory::check_gpu(&t.config, train_rows, test_rows, &wgpu::Limits::default()) {
+            return match choice {
+                BackendChoice::Gpu => Err(TrainError::Gpu(e.to_string())),
+                _ => {
+                    t.backend = BackendInfo::cpu(format!("auto: {e}; training on the CPU"));
+                    Ok(t)
+                }
+            };
         }
         let ctx = match GpuContext::new().await {
             Ok(ctx) => ctx,

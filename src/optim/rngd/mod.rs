@@ -25,7 +25,7 @@ pub use preset::RngdPreset;
 
 use super::StepContext;
 use crate::clock::{Stopwatch, Timings};
-use crate::config::{check, ConfigError};
+use crate::config::{check, ConfigError, Num};
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -61,23 +61,55 @@ impl Default for RngdConfig {
     }
 }
 
+/// The longest interval T between inverse refreshes: a million steps is
+/// hundreds of epochs of the bundled subset, past which the inverse never changes.
+pub const MAX_REFRESH: u32 = 1_000_000;
+/// The longest interval k between metric updates; beyond it the EMA rate
+/// `1 − (1−λ)^k` is 1 for every λ the paper considers.
+pub const MAX_METRIC_EVERY: u32 = 10_000;
+/// ε_rel·tr(G) with ε_rel = 1 already exceeds every eigenvalue of G: more damping ignores the metric.
+pub const MAX_EPS_REL: f64 = 1.0;
+/// Absolute damping beyond this divides the step by more than 1000: SGD with a vanishing rate.
+pub const MAX_EPS_ABS: f64 = 1000.0;
+/// The (P)ReLU selector's smoothing width; ν is flat at ½ long before ω = 100.
+pub const MAX_OMEGA: f64 = 100.0;
+
 impl RngdConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         check(self.lambda.is_finite() && self.lambda > 0.0 && self.lambda <= 1.0, "rngd.lambda", || {
-            format!("rngd lambda must be in (0, 1], got {}", self.lambda)
+            format!("rngd lambda must be in (0, 1], got {}", Num(self.lambda))
         })?;
-        check(self.refresh >= 1, "rngd.refresh", || "rngd refresh T must be at least 1".into())?;
-        check(self.metric_every >= 1, "rngd.metric_every", || "rngd metric_every must be at least 1".into())?;
-        for (field, v) in [("rngd.eps_rel", self.eps_rel), ("rngd.eps_abs", self.eps_abs)] {
-            check(v.is_finite() && v >= 0.0, field, || {
-                format!("{} must be a number ≥ 0, got {v}", field.replace('.', " "))
+        check((1..=MAX_REFRESH).contains(&self.refresh), "rngd.refresh", || {
+            format!("rngd refresh T must be in 1..={MAX_REFRESH}, got {}", self.refresh)
+        })?;
+        check((1..=MAX_METRIC_EVERY).contains(&self.metric_every), "rngd.metric_every", || {
+            format!("rngd metric_every must be in 1..={MAX_METRIC_EVERY}, got {}", self.metric_every)
+        })?;
+        for (field, v, max) in
+            [("rngd.eps_rel", self.eps_rel, MAX_EPS_REL), ("rngd.eps_abs", self.eps_abs, MAX_EPS_ABS)]
+        {
+            check(v.is_finite() && (0.0..=max).contains(&v), field, || {
+                format!("{} must be in [0, {max}], got {}", field.replace('.', " "), Num(v))
             })?;
         }
         check(self.eps_rel > 0.0 || self.eps_abs > 0.0, "rngd.eps_rel", || {
             "rngd needs some damping: eps_rel and eps_abs are both 0".into()
         })?;
-        check(self.omega.is_finite() && self.omega > 0.0, "rngd.omega", || {
-            format!("rngd omega must be a positive number, got {}", self.omega)
+        check(self.omega.is_finite() && self.omega > 0.0 && self.omega <= MAX_OMEGA, "rngd.omega", || {
+            format!("rngd omega must be in (0, {MAX_OMEGA}], got {}", Num(self.omega))
+        })
+    }
+
+    /// The checks that depend on the network: `input_rank` must be below the
+    /// input layer's metric size (pixels + bias), or it would mean "exact" in
+    /// disguise.
+    pub fn validate_for(&self, sizes: &[usize]) -> Result<(), ConfigError> {
+        let dim = sizes[0] + 1;
+        check(self.input_rank < dim, "rngd.input_rank", || {
+            format!(
+                "rngd input_rank must be 0 (exact) or below the input layer's metric size {dim}, got {}",
+                self.input_rank
+            )
         })
     }
 
@@ -124,8 +156,9 @@ impl Rngd {
 
     /// EMA rate for one update covering `metric_every` steps.
     pub(crate) fn effective_lambda(&self) -> f32 {
-        let k = self.config.metric_every as i32;
-        (1.0 - (1.0 - self.config.lambda).powi(k)) as f32
+        // powf, not powi: k is a u32 and must never wrap into a negative exponent.
+        let k = self.config.metric_every as f64;
+        (1.0 - (1.0 - self.config.lambda).powf(k)) as f32
     }
 
     /// Learns the metrics from this step's forward pass.

@@ -8,16 +8,28 @@ use super::super::{GpuContext, GpuError};
 const STORAGE: wgpu::BufferUsages =
     wgpu::BufferUsages::STORAGE.union(wgpu::BufferUsages::COPY_SRC).union(wgpu::BufferUsages::COPY_DST);
 
-/// Makes storage buffers, refusing any over the device's binding limit.
+/// Makes storage buffers, refusing any over the device's binding limit, and
+/// records each one's label and size (see `crate::memory::gpu_buffers`).
 pub struct Alloc<'a> {
     pub ctx: &'a GpuContext,
+    made: std::cell::RefCell<Vec<(String, u64)>>,
 }
 
-impl Alloc<'_> {
+impl<'a> Alloc<'a> {
+    pub fn new(ctx: &'a GpuContext) -> Alloc<'a> {
+        Alloc { ctx, made: Default::default() }
+    }
+
+    /// The storage buffers made so far: label and bytes, in order.
+    pub fn made(&self) -> Vec<(String, u64)> {
+        self.made.borrow().clone()
+    }
+
     /// A zeroed f32 buffer of `len` entries (at least one, as WebGPU wants).
     pub fn zeros(&self, label: &str, len: usize) -> Result<wgpu::Buffer, GpuError> {
         let bytes = (len.max(1) * 4) as u64;
         self.ctx.check_size(|| label.to_string(), bytes)?;
+        self.made.borrow_mut().push((label.to_string(), bytes));
         Ok(self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
             size: bytes,
@@ -32,6 +44,7 @@ impl Alloc<'_> {
             return self.zeros(label, 1);
         }
         self.ctx.check_size(|| label.to_string(), std::mem::size_of_val(data) as u64)?;
+        self.made.borrow_mut().push((label.to_string(), std::mem::size_of_val(data) as u64));
         Ok(self.ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some(label),
             contents: bytemuck::cast_slice(data),

@@ -83,6 +83,9 @@ pub struct GpuEngine {
     eval_results: wgpu::Buffer,
     result_staging: wgpu::Buffer,
     eval_chunks: usize,
+    /// Every storage buffer made, label and bytes, in order (what
+    /// `crate::memory::gpu_buffers` plans before a device is opened).
+    buffers: Vec<(String, u64)>,
     forward_backward: Vec<Dispatch>,
     metric_updates: Vec<Dispatch>,
     update: Vec<Dispatch>,
@@ -112,7 +115,7 @@ impl GpuEngine {
         let sizes = net.sizes();
         let layers = sizes.len() - 1;
         let batch = config.batch;
-        let a = Alloc { ctx: &ctx };
+        let a = Alloc::new(&ctx);
         let arena = Arena::of(net);
         let bna = config.arch == Arch::Bna;
         let rngd_state = optimizer.rngd();
@@ -500,6 +503,7 @@ impl GpuEngine {
             host
         });
         drop(kernels);
+        let buffers = a.made();
         // A kernel that failed to compile, or any other error so far, fails here rather than mid-run.
         ctx.check()?;
         Ok(GpuEngine {
@@ -524,12 +528,20 @@ impl GpuEngine {
             eval_results,
             result_staging,
             eval_chunks,
+            buffers,
             forward_backward,
             metric_updates,
             update,
             evaluation,
             ctx,
         })
+    }
+}
+
+impl GpuEngine {
+    /// Every storage buffer the engine made: label and bytes, in the order made.
+    pub fn buffers(&self) -> &[(String, u64)] {
+        &self.buffers
     }
 }
 
@@ -540,7 +552,7 @@ fn flat(arrays: &[Array2<f32>]) -> Vec<f32> {
 /// Submits `dispatches` once, outside any training step (tests, self-tests),
 /// with `step` as their [`StepInfo`].
 pub fn run_once(ctx: &GpuContext, kernels: &Kernels, dispatches: &[Dispatch], step: StepInfo) {
-    let steps = Alloc { ctx }.steps("step uniforms", 1);
+    let steps = Alloc::new(ctx).steps("step uniforms", 1);
     ctx.queue.write_buffer(&steps, 0, bytemuck::bytes_of(&step));
     let group = kernels.step_group(&ctx.device, &steps);
     let mut enc = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("once") });

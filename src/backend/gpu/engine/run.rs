@@ -29,7 +29,7 @@ impl GpuEngine {
     fn adam_corrections(&self, t: u64) -> (f32, f32) {
         match self.optim.adam {
             Some(c) => {
-                let t = t as i32;
+                let t = t.min(i32::MAX as u64) as i32;
                 (1.0 - (c.beta1 as f32).powi(t), 1.0 - (c.beta2 as f32).powi(t))
             }
             None => (1.0, 1.0),
