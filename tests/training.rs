@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use rngd_lab::data::bundled;
 use rngd_lab::model::Arch;
-use rngd_lab::{Dataset, OptimizerKind, TrainConfig, Trainer};
+use rngd_lab::{Dataset, OptimizerKind, TrainConfig, TrainError, Trainer};
 
 fn data() -> Arc<Dataset> {
     Arc::new(bundled::mnist_subset().expect("the bundled subset parses"))
@@ -59,8 +59,23 @@ fn a_diverging_run_stops_with_a_clear_error_and_stays_stopped() {
     let mut t = Trainer::new(config, data()).unwrap();
     let err = t.step(200).unwrap_err().to_string();
     assert!(err.contains("sgd diverged at step"), "{err}");
-    assert!(err.contains("smaller learning rate"), "{err}");
+    assert!(err.contains("The learning rate (lr = 100; sgd's default is 0.1) is the likely cause"), "{err}");
     assert_eq!(t.step(1).unwrap_err().to_string(), err, "a stopped run stays stopped");
+}
+
+/// Adam at lr 100 keeps every value finite while its loss climbs to about
+/// 1e11: the growth limit, not a NaN, has to stop it.
+#[test]
+fn a_finite_loss_far_above_its_start_stops_the_run_too() {
+    let config = TrainConfig { optimizer: OptimizerKind::Adam, lr: Some(100.0), ..TrainConfig::default() };
+    let mut t = Trainer::new(config, data()).unwrap();
+    let err = t.step(400).unwrap_err();
+    let TrainError::Diverged { loss, ref what, .. } = err else { panic!("{err}") };
+    assert!(
+        loss.is_finite() && what.contains(&format!("over {}× its first value", rngd_lab::train::GROWTH_LIMIT)),
+        "{err}"
+    );
+    assert!(err.to_string().contains("adam diverged at step"), "{err}");
 }
 
 #[test]

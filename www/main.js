@@ -784,19 +784,19 @@ function idleMode() {
 
 /** A run's step error in one plain sentence or two, and the step it stopped
  *  at. The crate's divergence message ("sgd diverged at step 12: the loss
- *  became NaN. …") carries the step and the loss; other errors are quoted. */
+ *  became NaN. This run is stopped. The learning rate (…) is the likely cause:
+ *  try a smaller one.") carries the step, what the loss did and the likely
+ *  cause from the run's config; other errors are quoted. */
 function stepFailure(msg, run) {
   const name = label(msg.run);
   const others = includedRuns().filter((r) => r !== run && !r.failed);
   const goOn = others.length ? `${listLabels(others)} ${others.length > 1 ? 'go' : 'goes'} on` : null;
-  const m = /diverged at step (\d+): the loss became (\S+?)\.(?:\s|$)/.exec(msg.message);
+  const m = /diverged at step (\d+): (.+?)\. This run is stopped\. (.+)$/s.exec(msg.message);
   if (m) {
     const step = Number(m[1]);
     return {
       step,
-      text:
-        `${name} diverged at step ${fmtInt(step)} (the loss became ${m[2]}) and was stopped` +
-        `${goOn ? `; ${goOn}` : ''}. Try a smaller learning rate.`,
+      text: `${name} diverged at step ${fmtInt(step)} (${m[2]}) and was stopped${goOn ? `; ${goOn}` : ''}. ${m[3]}`,
     };
   }
   return {

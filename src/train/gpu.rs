@@ -3,7 +3,7 @@
 //! fails, and the copies back for diagnostics.
 
 use super::backend::{BackendInfo, BackendKind};
-use super::{block_on, TrainError, Trainer};
+use super::{block_on, Trainer};
 use crate::backend::gpu::GpuError;
 use crate::data::BatchOrder;
 
@@ -35,9 +35,14 @@ impl Trainer {
         self.last_forward = None;
         for &loss in &out.losses {
             self.step += 1;
+            // The device flags a non-finite loss or parameter; growth past the
+            // limit is judged here, on the losses read back, as on the CPU.
             if let Some((step, loss)) = out.diverged.filter(|d| d.0 <= self.step) {
                 self.step = step;
-                self.diverged = Some(TrainError::Diverged { optimizer: self.optimizer.name(), step, loss });
+                self.judge(loss);
+                return Ok(());
+            }
+            if self.judge(loss) {
                 return Ok(());
             }
             self.loss_sum += loss;

@@ -8,11 +8,13 @@ use serde::Serialize;
 use thiserror::Error;
 
 mod backend;
+mod divergence;
 mod export;
 mod gpu;
 mod predict;
 
 pub use backend::{BackendInfo, BackendKind};
+pub use divergence::GROWTH_LIMIT;
 pub use export::{BatchNormWeights, LayerWeights, WeightsExport, WEIGHTS_LAYOUT};
 use gpu::Checkpoint;
 pub use gpu::CHECKPOINT_EVERY;
@@ -30,8 +32,11 @@ use crate::optim::{MetricTracker, Momentum, Optimizer, OptimizerKind, Preconditi
 pub enum TrainError {
     #[error(transparent)]
     Config(#[from] ConfigError),
-    #[error("{optimizer} diverged at step {step}: the loss became {loss}. This run is stopped; try a smaller learning rate.")]
-    Diverged { optimizer: &'static str, step: u64, loss: f64 },
+    /// `what` says how the loss went wrong ("the loss became NaN", "the loss
+    /// reached …"), `cause` is a sentence naming the likely cause in the config.
+    /// The page reads the message's parts: keep its shape.
+    #[error("{optimizer} diverged at step {step}: {what}. This run is stopped. {cause}")]
+    Diverged { optimizer: &'static str, step: u64, loss: f64, what: String, cause: String },
     #[error("backend gpu was asked for, but {0}")]
     Gpu(String),
 }
@@ -79,6 +84,8 @@ pub struct Trainer {
     loss_sum: f64,
     loss_count: u32,
     last_loss: Option<f64>,
+    /// The first step's training loss, which divergence is measured against.
+    first_loss: Option<f64>,
     diverged: Option<TrainError>,
     batch_x: Array2<f32>,
     batch_y: Vec<u8>,
@@ -121,6 +128,7 @@ impl Trainer {
             loss_sum: 0.0,
             loss_count: 0,
             last_loss: None,
+            first_loss: None,
             diverged: None,
         })
     }
@@ -224,8 +232,7 @@ impl Trainer {
         self.timings.forward_backward += t.seconds();
         let loss = lg.loss as f64;
         self.step += 1;
-        if !loss.is_finite() {
-            self.diverged = Some(TrainError::Diverged { optimizer: self.optimizer.name(), step: self.step, loss });
+        if self.judge(loss) {
             return;
         }
         self.net.update_running_stats(&lg.forward);
@@ -243,14 +250,34 @@ impl Trainer {
             self.timings.metric_update += t.seconds();
         }
         self.last_forward = Some(lg.forward);
-        if !self.net.is_finite() {
-            self.diverged =
-                Some(TrainError::Diverged { optimizer: self.optimizer.name(), step: self.step, loss: f64::NAN });
+        if !self.net.is_finite() && self.judge(f64::NAN) {
             return;
         }
         self.loss_sum += loss;
         self.loss_count += 1;
         self.last_loss = Some(loss);
+    }
+
+    /// Stops the run at this step if `loss` means divergence (see
+    /// [`divergence`]); true when it does. The first finite loss is the run's
+    /// reference.
+    fn judge(&mut self, loss: f64) -> bool {
+        match divergence::verdict(loss, self.first_loss) {
+            Some(what) => {
+                self.diverged = Some(TrainError::Diverged {
+                    optimizer: self.optimizer.name(),
+                    step: self.step,
+                    loss,
+                    what,
+                    cause: divergence::likely_cause(&self.config),
+                });
+                true
+            }
+            None => {
+                self.first_loss.get_or_insert(loss);
+                false
+            }
+        }
     }
 
     /// Loss (cross-entropy, without the L2 term) and accuracy on a split, with
