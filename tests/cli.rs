@@ -36,37 +36,6 @@ where
 }
 
 #[test]
-fn bad_arguments_fail_with_a_clear_message() {
-    for (args, says) in [
-        (&["train", "--lr", "nan"][..], "lr must be a positive number, got NaN"),
-        (&["train", "--lr", "-0.5"][..], "lr must be a positive number"),
-        (&["train", "--optimizer", "lbfgs"][..], "unknown optimizer \"lbfgs\""),
-        (&["train", "--optimizer", "rngd", "--lambda", "1.5"][..], "rngd lambda must be in (0, 1]"),
-        (&["train", "--optimizer", "rngd", "--refresh", "0"][..], "rngd refresh T must be at least 1"),
-        (&["train", "--hidden", ""][..], "hidden"),
-        (&["train", "--arch", "resnet"][..], "unknown architecture"),
-        (&["train", "--activation", "swish"][..], "unknown activation"),
-        (&["train", "--epochs", "0"][..], "epochs"),
-        (&["train", "--data", "/nonexistent-folder"][..], "could not read"),
-        (&["train", "--dump", "x", "--dump-steps", "0"][..], "--dump-steps must list steps"),
-        (&["train", "--backend", "tpu"][..], "unknown backend \"tpu\"; expected auto, gpu or cpu"),
-        (&["compare", "--backend", "GPU"][..], "unknown backend \"GPU\""),
-        (&["bench", "--backend", ""][..], "unknown backend"),
-        (&["bench", "--backends", "cpu,tpu"][..], "unknown backend \"tpu\""),
-        (&["bench", "--backends", "auto"][..], "--backends takes cpu and gpu"),
-        (&["bench", "--backends", "cpu", "--backend", "gpu"][..], "cannot be used with"),
-        (&["bench", "--nets", "huge"][..], "unknown net \"huge\"; expected paper, wide or large"),
-        (&["bench", "--nets", "wide", "--hidden", "10"][..], "cannot be used with"),
-        (&["bench", "--rounds", "0"][..], "rounds"),
-        (&["train", "--backend", "gpu", "--dump", "x"][..], "--dump needs the CPU backend"),
-    ] {
-        let o = run(args);
-        assert!(!o.status.success(), "{args:?} should fail");
-        assert!(stderr(&o).contains(says), "{args:?}: stderr was {}", stderr(&o));
-    }
-}
-
-#[test]
 fn train_writes_the_documented_json_record() {
     let dir = scratch("json");
     let json = dir.join("run.json");

@@ -91,8 +91,13 @@ pub struct RunArgs {
     /// CPU threads for RNGD's per-neuron and metric work (metric updates,
     /// inverses, preconditioning); 0 is one per core. The default, 1, keeps
     /// timings single-core and comparable with the browser's.
-    #[arg(long, default_value_t = 1)]
-    pub threads: usize,
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(0..=1024))]
+    pub threads: u16,
+    /// The most memory a run may hold (weights, gradients, optimizer state,
+    /// activations), checked before anything is allocated: bytes, or with a
+    /// unit, as in 512M, 1.5G or 2GiB. Default: three quarters of this machine's memory.
+    #[arg(long, value_parser = rngd_lab::memory::parse_size)]
+    pub memory_budget: Option<u64>,
     /// SGD and Adam: learn RNGD's metric read-only beside the run, as the
     /// page does for its geometry view (every 10 steps); bench shows its cost.
     #[arg(long)]
@@ -143,7 +148,10 @@ impl RunArgs {
     }
 
     pub fn load(&self) -> Result<RunData, String> {
-        rngd_lab::par::set_threads(self.threads);
+        rngd_lab::par::set_threads(self.threads as usize);
+        if let Some(bytes) = self.memory_budget {
+            rngd_lab::memory::set_budget(bytes);
+        }
         let (full, source) = match &self.data {
             Some(d) => (Dataset::from_dir(d).map_err(|e| e.to_string())?, d.display().to_string()),
             None => (bundled::mnist_subset().map_err(|e| e.to_string())?, "bundled MNIST subset (assets/mnist)".into()),

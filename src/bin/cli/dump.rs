@@ -35,6 +35,9 @@ impl DumpPlan {
         if steps.is_empty() || steps.contains(&0) {
             return Err(format!("--dump-steps must list steps ≥ 1, got {steps:?}"));
         }
+        if dir.exists() && !dir.is_dir() {
+            return Err(format!("--dump {}: is a file; give a folder", dir.display()));
+        }
         std::fs::create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
         Ok(DumpPlan { dir, steps: steps.iter().copied().collect(), f64, batches: Vec::new(), train_rows: Vec::new() })
     }

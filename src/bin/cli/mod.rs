@@ -3,6 +3,7 @@
 mod args;
 mod bench;
 mod dump;
+mod output;
 mod report;
 mod run;
 

@@ -13,6 +13,7 @@ use rngd_lab::{OptimizerKind, TrainConfig, Trainer};
 
 use super::args::{BackendReport, RunArgs, RunData};
 use super::dump::DumpPlan;
+use super::output::{ensure_writable, write_json};
 
 #[derive(Args)]
 #[command(allow_negative_numbers = true)]
@@ -192,13 +193,6 @@ pub fn run_one(
 const DUMP_NEEDS_CPU: &str = "--dump needs the CPU backend: per-step gradients are recorded on the CPU path only. \
      Use --backend cpu (or auto, which then trains on the CPU).";
 
-fn write_json<T: Serialize>(path: &PathBuf, value: &T) -> Result<(), String> {
-    let text = serde_json::to_string_pretty(value).expect("plain data serialises");
-    std::fs::write(path, text + "\n").map_err(|e| format!("could not write {}: {e}", path.display()))?;
-    eprintln!("wrote {}", path.display());
-    Ok(())
-}
-
 fn describe(config: &TrainConfig, rd: &RunData) {
     eprintln!(
         "{} {:?} {} on {} ({} training, {} test{}): sizes {:?}, batch {}, seed {}, backend {} asked",
@@ -217,6 +211,9 @@ fn describe(config: &TrainConfig, rd: &RunData) {
 }
 
 pub fn train(args: TrainArgs) -> Result<(), String> {
+    if let Some(path) = &args.json {
+        ensure_writable("--json", path)?;
+    }
     let rd = args.run.load()?;
     let mut config = args.run.config(args.optimizer, args.lr);
     config.validate(rd.data.train.len()).map_err(|e| e.to_string())?;
@@ -249,6 +246,9 @@ pub fn train(args: TrainArgs) -> Result<(), String> {
 pub fn compare(args: CompareArgs) -> Result<(), String> {
     if args.optimizers.is_empty() {
         return Err("--optimizers needs at least one of sgd, adam, rngd".into());
+    }
+    if let Some(path) = &args.json {
+        ensure_writable("--json", path)?;
     }
     let rd = args.run.load()?;
     let lr_of = |k: OptimizerKind| match k {
@@ -291,6 +291,12 @@ pub fn compare(args: CompareArgs) -> Result<(), String> {
     }
     if let Some(path) = &args.json {
         write_json(path, &records)?;
+    }
+    if records.iter().all(|r| r.diverged.is_some()) {
+        return Err(format!(
+            "every run diverged ({}): no result to compare; the messages above say the likely cause of each",
+            records.iter().map(|r| r.optimizer.name()).collect::<Vec<_>>().join(", ")
+        ));
     }
     Ok(())
 }

@@ -17,6 +17,7 @@ use rngd_lab::optim::{RngdConfig, RngdPreset};
 use rngd_lab::{Dataset, OptimizerKind, TrainConfig, Trainer};
 
 use super::args::{BackendReport, RunArgs};
+use super::output::{ensure_writable, write_json};
 
 mod flops;
 
@@ -27,19 +28,19 @@ pub struct BenchArgs {
     /// `step(n)` call (a GPU run reads its losses back once per call). An RNGD
     /// row rounds it up to a whole number of its refresh periods T, so every
     /// round holds its inverse refreshes (the default equals the literal T).
-    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     steps: u32,
     /// Untimed steps first, once per trainer; an RNGD row warms up at least
     /// T + 20 steps, past its first refresh, which for the low-rank option is a
     /// one-off full eigen-decomposition.
-    #[arg(long, default_value_t = 120)]
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u32).range(0..=100_000))]
     warmup: u32,
     /// Rounds: each times every optimizer on every backend once, in turn; the
     /// tables give medians over rounds.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
     rounds: u32,
     /// Also train each variant this many epochs on each backend and report test accuracy (0: skip).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=1000))]
     accuracy_epochs: u32,
     /// Comma-separated RNGD variants, measured besides SGD and Adam: a preset
     /// name (literal, fast), or k:r or k:r:T (metric update every k steps,
@@ -608,6 +609,9 @@ fn bench_net(
 }
 
 pub fn bench(args: BenchArgs) -> Result<(), String> {
+    if let Some(path) = &args.json {
+        ensure_writable("--json", path)?;
+    }
     let rd = args.run.load()?;
     let data = Arc::new(rd.data.clone());
     let nets: Vec<(String, Vec<usize>, usize)> = match &args.nets {
@@ -697,9 +701,7 @@ pub fn bench(args: BenchArgs) -> Result<(), String> {
         record.nets.push(bench_net(&args, name, rows, &backends, &data, peak)?);
     }
     if let Some(path) = &args.json {
-        let text = serde_json::to_string_pretty(&record).expect("plain data serialises");
-        std::fs::write(path, text + "\n").map_err(|e| format!("could not write {}: {e}", path.display()))?;
-        eprintln!("wrote {}", path.display());
+        write_json(path, &record)?;
     }
     Ok(())
 }

@@ -84,6 +84,11 @@ pub fn report(args: ReportArgs) -> Result<(), String> {
     if args.figure.is_none() && args.table.is_none() && !args.print_selection {
         return Err("nothing to do: give --figure, --table or --print-selection".into());
     }
+    for (flag, path) in [("--figure", &args.figure), ("--table", &args.table)] {
+        if let Some(path) = path {
+            super::output::ensure_writable(flag, path)?;
+        }
+    }
     // Preset runs are set aside before anything is chosen or averaged, so the
     // paper's comparison reads exactly as it would without them.
     let (runs, preset_runs) = split(load_runs(&args.runs)?);
