@@ -6,6 +6,17 @@
 
 let loading = null;
 
+/** The crate's answer to checkConfig for the page: null when valid, else
+ *  {field, message}. The crate names the exact path (`hidden[2]`); the page
+ *  has one control per list, so indices are dropped (`hidden`). A field the
+ *  page has no control for (an unknown field, `config` for the config as a
+ *  whole) goes to the form's own line (state.js). */
+function problemOf(problem) {
+  if (problem == null) return null;
+  const field = typeof problem.field === 'string' ? problem.field.replace(/\[\d+\]/g, '') : null;
+  return { field, message: String(problem.message) };
+}
+
 /** Resolves to {checkConfig(config, trainRows), defaultConfig(optimizer), rngdPresets()};
  *  rejects when the package cannot be loaded (the workers report that too). */
 export function loadCrate() {
@@ -14,8 +25,9 @@ export function loadCrate() {
     await wasm.default();
     const has = (name) => typeof wasm[name] === 'function';
     return {
-      /** null when valid, else {field, message} (field: the config path, or null). */
-      checkConfig: has('checkConfig') ? (config, trainRows) => wasm.checkConfig(config, trainRows) ?? null : null,
+      /** null when valid, else {field, message} (field: the config path without list indices,
+       *  e.g. "lr", "rngd.lambda", "hidden"; "config" when the config as a whole is wrong). */
+      checkConfig: has('checkConfig') ? (config, trainRows) => problemOf(wasm.checkConfig(config, trainRows)) : null,
       defaultConfig: (optimizer) => wasm.defaultConfig(optimizer),
       rngdPresets: () => (has('rngdPresets') ? [...wasm.rngdPresets()] : []),
       /** A drawing's RGBA pixels → Float32Array(784), MNIST-like; throws "draw something first…" when empty. */

@@ -5,15 +5,27 @@ use js_sys::{Float32Array, Reflect};
 use wasm_bindgen::prelude::*;
 
 use super::trainer::WasmTrainer;
-use super::{js_err, to_js};
+use super::{input, js_err, to_js};
 use crate::data::digit;
 
 /// A drawing's RGBA pixels (as `getImageData` gives them, row-major) made into
 /// 784 MNIST-like pixels in [0, 1]: the ink (alpha channel) scaled to fit 20×20
 /// keeping its aspect, centred by mass in 28×28. Throws "draw something first…"
-/// when there is no ink.
+/// when there is no ink, and when `width` or `height` is not a whole number
+/// or `rgba` does not hold `width × height × 4` bytes.
 #[wasm_bindgen(js_name = preprocessDigit)]
-pub fn preprocess_digit(rgba: &[u8], width: usize, height: usize) -> Result<Vec<f32>, JsError> {
+pub fn preprocess_digit(rgba: &[u8], width: JsValue, height: JsValue) -> Result<Vec<f32>, JsError> {
+    let err = |e: String| JsError::new(&e);
+    let width = input::count_usize(&width, "preprocessDigit: width").map_err(err)?;
+    let height = input::count_usize(&height, "preprocessDigit: height").map_err(err)?;
+    // In u64: width × height × 4 must not wrap in wasm32's usize before the crate compares it.
+    let expected = width as u64 * height as u64 * 4;
+    if rgba.len() as u64 != expected {
+        return Err(err(format!(
+            "preprocessDigit: rgba must hold width × height × 4 = {expected} bytes ({width} × {height} RGBA pixels), got {}",
+            rgba.len()
+        )));
+    }
     digit::preprocess_rgba(rgba, width, height).map_err(|e| JsError::new(&e.to_string()))
 }
 
@@ -43,12 +55,30 @@ pub fn read_digits(images: &[u8], labels: &[u8]) -> Result<JsValue, JsError> {
     Ok(out.into())
 }
 
-/// 784 pixels from JS: a Float32Array (or another typed array) or a plain array of numbers.
+/// 784 pixels from JS: a Float32Array (or another typed array) or a plain
+/// array of numbers; an element of a plain array that is not a number (a
+/// string, undefined, a hole) is refused by its index, not made NaN or 0.
+/// Non-finite values and the length are the crate's to check.
 fn pixels_from_js(pixels: &JsValue) -> Result<Vec<f32>, String> {
-    if js_sys::Array::is_array(pixels) || js_sys::ArrayBuffer::is_view(pixels) {
+    if js_sys::Array::is_array(pixels) {
+        let items: &js_sys::Array = pixels.unchecked_ref();
+        return items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                v.as_f64().map(|x| x as f32).ok_or_else(|| {
+                    format!("Trainer.predict: pixels[{i}] must be a number, got {}", input::describe(&v))
+                })
+            })
+            .collect();
+    }
+    if js_sys::ArrayBuffer::is_view(pixels) && !pixels.is_instance_of::<js_sys::DataView>() {
         return Ok(Float32Array::new(pixels).to_vec());
     }
-    Err("pixels must be a Float32Array or an array of 784 numbers".into())
+    Err(format!(
+        "Trainer.predict: pixels must be a Float32Array or an array of 784 numbers, got {}",
+        input::describe(pixels)
+    ))
 }
 
 #[wasm_bindgen(js_class = Trainer)]

@@ -5,8 +5,8 @@
 use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 
-use super::trainer::WasmTrainer;
-use super::{js_err, to_js};
+use super::trainer::{rejected, WasmTrainer};
+use super::{input, js_err, to_js};
 use crate::diagnostics::LayerDiagnostics;
 
 /// The diagnostics as a plain object, with `batch_images` as a Uint8Array
@@ -28,8 +28,20 @@ impl WasmTrainer {
     /// vectors: [[dim floats] × k] (top-k eigenvectors, unit norm, bias last),
     /// nu: [per sample of the last batch] | null, informative: [rows by ν, largest first],
     /// batch_images (Uint8Array, rows × 784, of the batch ν refers to), batch_labels}`.
-    /// On the GPU the state is copied back first.
-    pub fn neuron(&self, layer: usize, index: usize, k: usize) -> js_sys::Promise {
+    /// On the GPU the state is copied back first. Rejects when an argument is
+    /// not a whole number, or names no layer or neuron.
+    pub fn neuron(&self, layer: JsValue, index: JsValue, k: JsValue) -> js_sys::Promise {
+        let args = (|| {
+            Ok::<_, String>((
+                input::count_usize(&layer, "Trainer.neuron: layer")?,
+                input::count_usize(&index, "Trainer.neuron: index")?,
+                input::count_usize(&k, "Trainer.neuron: k")?,
+            ))
+        })();
+        let (layer, index, k) = match args {
+            Ok(args) => args,
+            Err(e) => return rejected(e),
+        };
         self.with(move |t| async move {
             let n = t.borrow_mut().neuron_async(layer, index, k).await.map_err(js_err)?;
             with_images(to_js(&n)?, &n.batch_images)
@@ -38,9 +50,13 @@ impl WasmTrainer {
 
     /// Resolves to the input layer's shared metric: `{source, eigenvalues (all,
     /// largest first), vectors: [[785] × k] (784 pixels row-major, then the bias),
-    /// inverse_fallbacks}`.
+    /// inverse_fallbacks}`. Rejects when `k` is not a whole number.
     #[wasm_bindgen(js_name = inputEigenvectors)]
-    pub fn input_eigenvectors(&self, k: usize) -> js_sys::Promise {
+    pub fn input_eigenvectors(&self, k: JsValue) -> js_sys::Promise {
+        let k = match input::count_usize(&k, "Trainer.inputEigenvectors: k") {
+            Ok(k) => k,
+            Err(e) => return rejected(e),
+        };
         self.with(move |t| async move {
             let e = t.borrow_mut().input_eigenvectors_async(k).await.map_err(js_err)?;
             to_js(&e).map_err(Into::into)

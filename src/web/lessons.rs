@@ -9,17 +9,25 @@
 use wasm_bindgen::prelude::*;
 
 use super::dataset::WasmDataset;
-use super::to_js;
+use super::{input, to_js};
 use crate::Dataset;
 
+/// The parameters as JSON: null or undefined for every default, else a plain
+/// object whose members are plain JSON data. NaN, ±Infinity, functions,
+/// symbols, BigInts and class instances are refused by the parameter's name
+/// (not turned into null, which would mean the default); an `undefined`
+/// member is absent (see `input::json_of`).
 fn params_of(params: &JsValue) -> Result<serde_json::Value, JsError> {
     if params.is_undefined() || params.is_null() {
         return Ok(serde_json::Value::Null);
     }
-    let text: String = js_sys::JSON::stringify(params)
-        .map_err(|_| JsError::new("lesson parameters cannot be written as JSON"))?
-        .into();
-    serde_json::from_str(&text).map_err(|e| JsError::new(&format!("lesson parameters: {e}")))
+    if !input::is_plain_object(params) {
+        return Err(JsError::new(&format!(
+            "lesson parameters must be a plain object (or null for the defaults), got {}",
+            input::describe(params)
+        )));
+    }
+    input::json_of(params, "").map_err(|r| JsError::new(&format!("lesson parameters: {}", r.message)))
 }
 
 fn run(name: &str, params: &JsValue, data: Option<&Dataset>) -> Result<JsValue, JsError> {

@@ -7,14 +7,29 @@ use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use super::{js_err, parse_config, to_js, WasmDataset};
-use crate::Trainer;
+use super::{field_error, input, js_err, parse_config, to_js, WasmDataset};
+use crate::{TrainError, Trainer};
 
 /// One training run. Every call that may touch the GPU returns a Promise: in
 /// the browser a GPU result can only be awaited, never waited for.
 #[wasm_bindgen(js_name = Trainer)]
 pub struct WasmTrainer {
     inner: Rc<RefCell<Trainer>>,
+}
+
+/// A `TrainError` for JS: an `Error` whose `field` names the config field at fault, or null.
+fn train_error(e: TrainError) -> JsValue {
+    let field = match &e {
+        TrainError::Config(c) => Some(c.field.to_string()),
+        _ => None,
+    };
+    field_error(field.as_deref(), &e.to_string())
+}
+
+/// A Promise rejected with `message`, for a bad argument: a method that returns
+/// a Promise reports every failure through it.
+pub(super) fn rejected(message: String) -> Promise {
+    Promise::reject(&js_err(message))
 }
 
 fn busy() -> JsValue {
@@ -37,6 +52,12 @@ impl WasmTrainer {
         })
     }
 
+    /// A handle on a trainer built in Rust, for the tests.
+    #[cfg(test)]
+    pub(super) fn from_trainer(trainer: Trainer) -> WasmTrainer {
+        WasmTrainer { inner: Rc::new(RefCell::new(trainer)) }
+    }
+
     fn borrow(&self) -> Result<std::cell::Ref<'_, Trainer>, JsValue> {
         self.inner.try_borrow().map_err(|_| busy())
     }
@@ -48,17 +69,28 @@ impl WasmTrainer {
     /// `TrainConfig` (all optional), `backend` included ("auto", "gpu" or
     /// "cpu"); unknown fields and out-of-range values reject with a message
     /// naming the field, and so does `backend: "gpu"` without a usable adapter.
+    /// The rejection is an `Error` with a `field` property: the path of the bad
+    /// value (`"lr"`, `"rngd.lambda"`, `"hidden[2]"`, `"config"` for a config
+    /// that is not a plain object), null when no field is at fault. NaN,
+    /// ±Infinity and values that are not JSON data (functions, symbols,
+    /// BigInts, class instances) are refused, not turned into defaults; an
+    /// `undefined` member counts as absent (see `checkConfig`).
     pub fn create(config: JsValue, data: &WasmDataset) -> Promise {
         let data = data.inner.clone();
-        let config = parse_config(config).map_err(js_err);
+        let config = parse_config(&config).map_err(|p| p.to_js_error());
         future_to_promise(async move {
-            let trainer = Trainer::create(config?, data).await.map_err(js_err)?;
+            let trainer = Trainer::create(config?, data).await.map_err(train_error)?;
             Ok(WasmTrainer { inner: Rc::new(RefCell::new(trainer)) }.into())
         })
     }
 
-    /// Runs `n` minibatch steps; rejects once the run has diverged.
-    pub fn step(&self, n: u32) -> Promise {
+    /// Runs `n` minibatch steps; rejects once the run has diverged, and when
+    /// `n` is not a whole number from 0 to 4294967295 (NaN, -1, 1.5, "5").
+    pub fn step(&self, n: JsValue) -> Promise {
+        let n = match input::count(&n, "Trainer.step: n", u32::MAX.into()) {
+            Ok(n) => n as u32,
+            Err(e) => return rejected(e),
+        };
         self.with(move |t| async move {
             let mut t = t.borrow_mut();
             t.step_async(n).await.map_err(js_err)?;
@@ -78,7 +110,12 @@ impl WasmTrainer {
     /// `{layer, shared, source ("rngd" | "tracked"), spectra: [{eigenvalues, trace, min, max, rank, condition}],
     /// nu, nu_mean, selectors: {peak, dead, saturated, rule}, inverse_fallbacks, batch_images (Uint8Array,
     /// rows × 784), batch_labels}`. On the GPU the state is copied back first.
-    pub fn diagnostics(&self, layer: usize) -> Promise {
+    /// Rejects when `layer` is not a whole number or names no layer.
+    pub fn diagnostics(&self, layer: JsValue) -> Promise {
+        let layer = match input::count_usize(&layer, "Trainer.diagnostics: layer") {
+            Ok(layer) => layer,
+            Err(e) => return rejected(e),
+        };
         self.with(move |t| async move {
             let d = t.borrow_mut().diagnostics_async(layer).await.map_err(js_err)?;
             super::geometry::diagnostics_js(&d)
