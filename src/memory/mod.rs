@@ -38,8 +38,11 @@ pub fn check_within(config: &TrainConfig, budget: u64) -> Result<(), ConfigError
         return Ok(());
     }
     let largest = plan.largest().expect("a plan has parts");
+    // The page shows the message beside this control: the batch when the
+    // activations are what is too large, the hidden sizes otherwise.
+    let field = if largest.what.starts_with("activations") { "batch" } else { "hidden" };
     Err(ConfigError::new(
-        "hidden",
+        field,
         format!(
             "this network needs {} of memory, over the budget of {}; the largest part is {} ({}). \
              Use fewer or narrower hidden layers{}{WHERE}",

@@ -133,18 +133,17 @@ fn metric_sizes(sizes: &[u128], rank: usize) -> Vec<(u128, u128)> {
 fn rngd_parts(sizes: &[u128], rngd: &RngdConfig, who: &str) -> Vec<Part> {
     let layers = sizes.len() - 1;
     let mut parts = Vec::new();
+    // Weight layers count from 0, the input layer, as everywhere in the crate (the page, the GPU's messages).
     for (l, (metric, inverse)) in metric_sizes(sizes, rngd.input_rank).into_iter().enumerate() {
-        // Weight layers count from 0, the input layer, as everywhere in the crate (the page, the GPU's messages).
-        let n = l;
         let d = sizes[l] + 1;
         if l > 0 && l + 1 < layers {
-            parts.push(Part::new(format!("{who} per-neuron metrics of layer {n}"), metric));
-            parts.push(Part::new(format!("{who} inverses of layer {n}"), inverse));
+            parts.push(Part::new(format!("{who} per-neuron metrics of layer {l}"), metric));
+            parts.push(Part::new(format!("{who} inverses of layer {l}"), inverse));
         } else {
-            parts.push(Part::new(format!("{who} metric of layer {n}"), metric));
+            parts.push(Part::new(format!("{who} metric of layer {l}"), metric));
             let low = rngd.input_rank > 0 && (rngd.input_rank as u128) < d;
             let name = if low { "low-rank inverse" } else { "inverse" };
-            parts.push(Part::new(format!("{who} {name} of layer {n}"), inverse));
+            parts.push(Part::new(format!("{who} {name} of layer {l}"), inverse));
         }
     }
     parts

@@ -94,10 +94,10 @@ fn a_tiny_network_by_hand() {
 }
 
 #[test]
-fn rngd_at_4096_4096_names_layer_2s_per_neuron_metrics() {
+fn rngd_at_4096_4096_names_layer_1s_per_neuron_metrics() {
     let c = config(OptimizerKind::Rngd, &[4096, 4096], 50);
     let plan = MemoryPlan::of(&c);
-    // Layer 2 (4096 → 4096) keeps one 4097² metric per neuron, packed: 4096 × 4097·4098/2 floats.
+    // Layer 1 (4096 → 4096; layers count from 0) keeps one 4097² metric per neuron, packed: 4096 × 4097·4098/2 floats.
     let metrics = 4096u64 * (4097 * 4098 / 2) * 4;
     assert_eq!(metrics, 137_539_633_152);
     let largest = plan.largest().unwrap();

@@ -6,7 +6,7 @@
 //! 2.3e11 while every value stays finite), and it never comes back in the
 //! epochs a lab run lasts.
 
-use crate::config::{default_lr, TrainConfig};
+use crate::config::{default_lr, Num, TrainConfig};
 use crate::optim::OptimizerKind;
 
 /// How many times its first loss a run's loss may reach before it is stopped.
@@ -32,21 +32,23 @@ pub(crate) fn likely_cause(config: &TrainConfig) -> String {
     /// Below this damping, ε = ε_rel·tr(G) + ε_abs no longer bounds the inverse's largest eigenvalue usefully.
     const WEAK_DAMPING: f64 = 1e-7;
     if config.l2 >= LARGE_L2 {
-        return format!("The L2 coefficient (l2 = {}) is the likely cause: try a smaller one.", config.l2);
+        return format!("The L2 coefficient (l2 = {}) is the likely cause: try a smaller one.", Num(config.l2));
     }
     let r = &config.rngd;
     if config.optimizer == OptimizerKind::Rngd && r.eps_rel < WEAK_DAMPING && r.eps_abs < WEAK_DAMPING {
         return format!(
             "RNGD's damping (eps_rel = {}, eps_abs = {}) is the likely cause: the inverse metric blows up \
              directions the metric barely sees; try a larger eps_rel, such as 1e-4.",
-            r.eps_rel, r.eps_abs
+            Num(r.eps_rel),
+            Num(r.eps_abs)
         );
     }
     let default = default_lr(config.optimizer);
     format!(
-        "The learning rate (lr = {}; {}'s default is {default}) is the likely cause: try a smaller one.",
-        config.lr(),
-        config.optimizer.name()
+        "The learning rate (lr = {}; {}'s default is {}) is the likely cause: try a smaller one.",
+        Num(config.lr()),
+        config.optimizer.name(),
+        Num(default)
     )
 }
 
@@ -79,7 +81,7 @@ mod tests {
             c.rngd.eps_rel = 0.0;
             c.rngd.eps_abs = 1e-9;
         })
-        .starts_with("RNGD's damping (eps_rel = 0, eps_abs = 0.000000001)"));
+        .starts_with("RNGD's damping (eps_rel = 0, eps_abs = 1e-9)"));
         assert_eq!(
             c(|c| c.lr = Some(5.0)),
             "The learning rate (lr = 5; sgd's default is 0.1) is the likely cause: try a smaller one."

@@ -35,14 +35,17 @@ impl Trainer {
         self.last_forward = None;
         for &loss in &out.losses {
             self.step += 1;
-            // The device flags a non-finite loss or parameter; growth past the
-            // limit is judged here, on the losses read back, as on the CPU.
+            // In the CPU's order: this step's loss first (not finite, or past
+            // the growth limit), then the device's flag for a non-finite loss
+            // or parameter at this step. The device has run the whole chunk,
+            // so after a stop its state is ahead of the step reported; a
+            // stopped run is not stepped again.
+            if self.judge(loss) {
+                return Ok(());
+            }
             if let Some((step, loss)) = out.diverged.filter(|d| d.0 <= self.step) {
                 self.step = step;
                 self.judge(loss);
-                return Ok(());
-            }
-            if self.judge(loss) {
                 return Ok(());
             }
             self.loss_sum += loss;

@@ -68,6 +68,8 @@ pub const MAX_REFRESH: u32 = 1_000_000;
 /// `1 − (1−λ)^k` is 1 for every λ the paper considers.
 pub const MAX_METRIC_EVERY: u32 = 10_000;
 /// ε_rel·tr(G) with ε_rel = 1 already exceeds every eigenvalue of G: more damping ignores the metric.
+/// (Lesson (d) goes far past this on purpose, to show RNGD's step turning into
+/// the gradient's; it builds its optimizer without a trainer's validation.)
 pub const MAX_EPS_REL: f64 = 1.0;
 /// Absolute damping beyond this divides the step by more than 1000: SGD with a vanishing rate.
 pub const MAX_EPS_ABS: f64 = 1000.0;
