@@ -20,8 +20,7 @@ use crate::config::{ConfigError, TrainConfig};
 
 /// The end of the refusal: what the budget is where the message is read.
 #[cfg(target_arch = "wasm32")]
-const WHERE: &str = ": in the browser each run may hold at most this budget (the command-line tool can raise its \
-                     own with --memory-budget)";
+const WHERE: &str = ": each run in a browser tab is held to this budget";
 #[cfg(not(target_arch = "wasm32"))]
 const WHERE: &str = "; the command-line tool can raise its budget with --memory-budget";
 

@@ -8,7 +8,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useBrowser, withPage, errorBanner, chooseRuns } from './helpers.mjs';
+import { useBrowser, withPage, errorBanner, chooseRuns, artifactPath } from './helpers.mjs';
 
 const env = useBrowser();
 
@@ -31,6 +31,8 @@ test('RNGD at 4096,4096 shows the memory budget next to Hidden sizes and Start s
     assert.equal(await start.isDisabled(), true, 'Start is disabled while the message shows');
     assert.equal(await page.getByTestId('step').isDisabled(), true);
     assert.equal(await errorBanner(page), null, 'no banner: the message is next to the field');
+    await hidden.scrollIntoViewIfNeeded();
+    await page.getByTestId('hidden-input').locator('xpath=ancestor::fieldset[1]').screenshot({ path: artifactPath('bad-input-memory.png') });
 
     // A network that fits clears it.
     await hidden.fill('80,80');
