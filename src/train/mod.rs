@@ -250,7 +250,8 @@ impl Trainer {
             self.timings.metric_update += t.seconds();
         }
         self.last_forward = Some(lg.forward);
-        if !self.net.is_finite() && self.judge(f64::NAN) {
+        if !self.net.is_finite() {
+            self.judge(f64::NAN);
             return;
         }
         self.loss_sum += loss;
